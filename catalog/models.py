@@ -1,0 +1,150 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+
+from shop.money import CurrencyField, MoneyField
+
+
+class ProductType(models.Model):
+    name = models.CharField(max_length=100, unique=True)
+    description = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class ProductQuerySet(models.QuerySet):
+    def active(self):
+        return self.filter(is_active=True)
+
+    def low_stock(self):
+        """Products with some stock available, but no more than their threshold."""
+        return self.filter(
+            stock__on_hand__gt=F("stock__allocated"),
+            stock__on_hand__lte=F("stock__allocated") + F("stock__low_stock_threshold"),
+        )
+
+    def out_of_stock(self):
+        return self.filter(stock__on_hand__lte=F("stock__allocated"))
+
+
+class Product(models.Model):
+    name = models.CharField(max_length=200, db_index=True)
+    sku = models.CharField("SKU", max_length=64, unique=True)
+    product_type = models.ForeignKey(
+        ProductType, on_delete=models.PROTECT, related_name="products", verbose_name="type"
+    )
+    price = MoneyField()
+    currency = CurrencyField()
+    is_active = models.BooleanField("active", default=True)
+    description = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ProductQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(price__gte=0),
+                name="product_price_not_negative",
+                violation_error_message="The price cannot be negative.",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.name} ({self.sku})"
+
+
+class Stock(models.Model):
+    """Stock of one product. Changed only by the stock and order services, which lock the row."""
+
+    product = models.OneToOneField(Product, on_delete=models.CASCADE, primary_key=True, related_name="stock")
+    on_hand = models.IntegerField(default=0)
+    allocated = models.IntegerField(default=0)
+    low_stock_threshold = models.IntegerField(default=5)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "stock"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(on_hand__gte=0),
+                name="stock_on_hand_not_negative",
+                violation_error_message="Stock on hand cannot be negative.",
+            ),
+            models.CheckConstraint(
+                condition=Q(allocated__gte=0),
+                name="stock_allocated_not_negative",
+                violation_error_message="Allocated stock cannot be negative.",
+            ),
+            models.CheckConstraint(
+                condition=Q(allocated__lte=F("on_hand")),
+                name="stock_allocated_within_on_hand",
+                violation_error_message="Allocated stock cannot exceed stock on hand.",
+            ),
+            models.CheckConstraint(
+                condition=Q(low_stock_threshold__gte=0),
+                name="stock_threshold_not_negative",
+                violation_error_message="The low-stock threshold cannot be negative.",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.product}: {self.on_hand} on hand, {self.allocated} allocated"
+
+    @property
+    def available(self) -> int:
+        return self.on_hand - self.allocated
+
+    @property
+    def is_low(self) -> bool:
+        return 0 < self.available <= self.low_stock_threshold
+
+
+class StockMovement(models.Model):
+    """One row of the stock ledger: every change to on hand or allocated, with who and why."""
+
+    class Kind(models.TextChoices):
+        RECEIPT = "receipt", "Receipt"
+        SALE = "sale", "Sale (shipped)"
+        ADJUSTMENT = "adjustment", "Adjustment"
+        RETURN = "return", "Return"
+        ALLOCATION = "allocation", "Allocation"
+        RELEASE = "release", "Release"
+
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="movements")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    on_hand_delta = models.IntegerField("on hand change", default=0)
+    allocated_delta = models.IntegerField("allocated change", default=0)
+    # The order a movement belongs to, by number: the catalog knows nothing of the orders app,
+    # and the number stays readable after the order itself is deleted.
+    order_number = models.CharField(max_length=32, blank=True, db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    note = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["product", "-created_at"], name="movement_product_idx")]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(on_hand_delta=0, allocated_delta=0),
+                name="movement_changes_something",
+            ),
+        ]
+
+    def __str__(self):
+        return (
+            f"{self.get_kind_display()} {self.product_id}: {self.on_hand_delta:+d}/{self.allocated_delta:+d}"
+        )

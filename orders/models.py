@@ -1,0 +1,209 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django_countries.fields import CountryField
+
+from shop.money import CurrencyField, MoneyField
+
+
+class OrderStatus(models.TextChoices):
+    PLACED = "placed", "Placed"
+    PAID = "paid", "Paid"
+    SHIPPED = "shipped", "Shipped"
+    DELIVERED = "delivered", "Delivered"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+# The one place that says which status may follow which.
+TRANSITIONS: dict[str, frozenset[str]] = {
+    OrderStatus.PLACED: frozenset({OrderStatus.PAID, OrderStatus.CANCELLED}),
+    OrderStatus.PAID: frozenset({OrderStatus.SHIPPED, OrderStatus.CANCELLED}),
+    OrderStatus.SHIPPED: frozenset({OrderStatus.DELIVERED}),
+    OrderStatus.DELIVERED: frozenset(),
+    OrderStatus.CANCELLED: frozenset(),
+}
+
+# Orders whose lines still hold allocated stock.
+OPEN_STATUSES = (OrderStatus.PLACED, OrderStatus.PAID)
+
+
+class OrderQuerySet(models.QuerySet):
+    def open(self):
+        return self.filter(status__in=OPEN_STATUSES)
+
+    def awaiting_shipment(self):
+        return self.filter(status=OrderStatus.PAID)
+
+
+class Order(models.Model):
+    Status = OrderStatus
+
+    # Derived from the primary key inside the placing transaction: unique without Max()+1.
+    number = models.CharField(max_length=32, unique=True, null=True, editable=False)
+    customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT, related_name="orders")
+    status = models.CharField(max_length=12, choices=OrderStatus.choices, default=OrderStatus.PLACED)
+    currency = CurrencyField()
+    subtotal = MoneyField(default=0)
+    shipping_cost = MoneyField(default=0)
+    total = MoneyField(default=0)
+
+    # Snapshot of where the order goes, taken at placement: later address edits never change it.
+    shipping_name = models.CharField(max_length=200, blank=True)
+    shipping_line1 = models.CharField("shipping address line 1", max_length=200, blank=True)
+    shipping_line2 = models.CharField("shipping address line 2", max_length=200, blank=True)
+    shipping_city = models.CharField(max_length=100, blank=True)
+    shipping_state = models.CharField("shipping state / region", max_length=100, blank=True)
+    shipping_postal_code = models.CharField(max_length=20, blank=True)
+    shipping_country = CountryField(blank=True)
+    shipping_phone = models.CharField(max_length=32, blank=True)
+
+    payment_method = models.ForeignKey(
+        "payments.PaymentMethod",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="orders",
+    )
+    payment_method_label = models.CharField(max_length=150, blank=True)
+
+    created_at = models.DateTimeField("placed at", auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    paid_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+
+    objects = OrderQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["status", "-created_at"], name="order_status_created_idx"),
+            models.Index(fields=["customer", "-created_at"], name="order_customer_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(status__in=OrderStatus.values), name="order_status_valid"),
+            models.CheckConstraint(
+                condition=Q(subtotal__gte=0, shipping_cost__gte=0),
+                name="order_amounts_not_negative",
+            ),
+            models.CheckConstraint(
+                condition=Q(total=F("subtotal") + F("shipping_cost")),
+                name="order_total_is_subtotal_plus_shipping",
+                violation_error_message="The total must equal the subtotal plus shipping.",
+            ),
+        ]
+
+    def __str__(self):
+        return self.number or f"Order #{self.pk}"
+
+    def can_transition(self, to_status: str) -> bool:
+        return to_status in TRANSITIONS[self.status]
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+    @property
+    def shipping_address_lines(self) -> list[str]:
+        city_line = " ".join(
+            p for p in [f"{self.shipping_city},", self.shipping_state, self.shipping_postal_code] if p
+        ).strip(", ")
+        lines = [self.shipping_name, self.shipping_line1, self.shipping_line2, city_line]
+        if self.shipping_country:
+            lines.append(self.shipping_country.name)
+        return [line for line in lines if line]
+
+
+class OrderLine(models.Model):
+    """A product on an order, with its name, SKU and price as charged."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
+    product = models.ForeignKey("catalog.Product", on_delete=models.PROTECT, related_name="order_lines")
+    product_name = models.CharField(max_length=200)
+    sku = models.CharField("SKU", max_length=64)
+    unit_price = MoneyField()
+    quantity = models.IntegerField()
+    line_total = MoneyField()
+
+    class Meta:
+        ordering = ["order_id", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["order", "product"], name="order_line_product_once"),
+            models.CheckConstraint(
+                condition=Q(quantity__gt=0),
+                name="order_line_quantity_positive",
+                violation_error_message="The quantity must be at least 1.",
+            ),
+            models.CheckConstraint(condition=Q(unit_price__gte=0), name="order_line_price_not_negative"),
+            models.CheckConstraint(
+                condition=Q(line_total=F("unit_price") * F("quantity")),
+                name="order_line_total_is_price_times_quantity",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.quantity} × {self.product_name} ({self.sku})"
+
+
+class Shipment(models.Model):
+    class Status(models.TextChoices):
+        IN_TRANSIT = "in_transit", "In transit"
+        DELIVERED = "delivered", "Delivered"
+
+    order = models.OneToOneField(Order, on_delete=models.CASCADE, related_name="shipment")
+    carrier = models.CharField(max_length=50)
+    tracking_number = models.CharField(max_length=100, db_index=True)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.IN_TRANSIT)
+    shipped_at = models.DateTimeField()
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-shipped_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(delivered_at__isnull=True) | Q(delivered_at__gte=F("shipped_at")),
+                name="shipment_delivered_after_shipped",
+            ),
+            models.CheckConstraint(
+                condition=Q(status="in_transit", delivered_at__isnull=True)
+                | Q(status="delivered", delivered_at__isnull=False),
+                name="shipment_status_matches_delivery",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.carrier} {self.tracking_number}"
+
+
+class OrderEvent(models.Model):
+    """The order's history, written by the service that made the change."""
+
+    class Kind(models.TextChoices):
+        PLACED = "placed", "Placed"
+        PAYMENT_CAPTURED = "payment_captured", "Payment captured"
+        PAID = "paid", "Paid"
+        SHIPPED = "shipped", "Shipped"
+        DELIVERED = "delivered", "Delivered"
+        CANCELLED = "cancelled", "Cancelled"
+        REFUNDED = "refunded", "Refunded"
+        NOTE = "note", "Note"
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    from_status = models.CharField(max_length=12, choices=OrderStatus.choices, blank=True)
+    to_status = models.CharField(max_length=12, choices=OrderStatus.choices, blank=True)
+    message = models.TextField(blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["order", "created_at"], name="order_event_order_idx")]
+
+    def __str__(self):
+        return f"{self.order_id} {self.get_kind_display()}"
