@@ -117,8 +117,17 @@ class StockMovement(models.Model):
         ALLOCATION = "allocation", "Allocation"
         RELEASE = "release", "Release"
 
+    class Reason(models.TextChoices):
+        COUNT = "count", "Stock count"
+        DAMAGED = "damaged", "Damaged"
+        LOST = "lost", "Lost or stolen"
+        FOUND = "found", "Found"
+        RETURN = "return", "Customer return"
+        CORRECTION = "correction", "Correction"
+
     product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="movements")
     kind = models.CharField(max_length=20, choices=Kind.choices)
+    reason = models.CharField(max_length=20, choices=Reason.choices, blank=True)
     on_hand_delta = models.IntegerField("on hand change", default=0)
     allocated_delta = models.IntegerField("allocated change", default=0)
     # The order a movement belongs to, by number: the catalog knows nothing of the orders app,

@@ -1,0 +1,70 @@
+"""Transactions that survive concurrent writers.
+
+`atomic_with_retry` runs a business operation in one transaction and, when the database gives up on
+it because of a concurrent one (deadlock, serialization failure, lock wait timeout, SQLite busy), runs
+it again from the start, a bounded number of times. Inside an outer transaction it does not retry:
+the outer block is already doomed, so the error goes up to whoever owns it.
+"""
+
+import functools
+import logging
+import random
+import time
+
+from django.conf import settings
+from django.db import DatabaseError, OperationalError, connection, transaction
+
+from shop.exceptions import TransactionConflict
+
+logger = logging.getLogger("shop.db")
+
+# SQLSTATE 40001 serialization_failure, 40P01 deadlock_detected (PostgreSQL);
+# MySQL/MariaDB 1213 deadlock, 1205 lock wait timeout.
+_RETRYABLE_SQLSTATES = {"40001", "40P01"}
+_RETRYABLE_MYSQL_CODES = {1213, 1205}
+
+
+def is_retryable(error: DatabaseError) -> bool:
+    cause = error.__cause__ or error
+    sqlstate = getattr(cause, "sqlstate", None) or getattr(cause, "pgcode", None)
+    if sqlstate in _RETRYABLE_SQLSTATES:
+        return True
+    args = getattr(cause, "args", ())
+    if args and isinstance(args[0], int) and args[0] in _RETRYABLE_MYSQL_CODES:
+        return True
+    if connection.vendor == "sqlite" and isinstance(error, OperationalError):
+        message = str(error).lower()
+        return "locked" in message or "busy" in message
+    return False
+
+
+def atomic_with_retry(func=None, *, attempts: int | None = None):
+    """Decorator: run `func` in `transaction.atomic()`, retrying on concurrency failures."""
+
+    def decorate(fn):
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            if connection.in_atomic_block:
+                with transaction.atomic():
+                    return fn(*args, **kwargs)
+            tries = attempts or settings.SHOP_TRANSACTION_RETRIES
+            for attempt in range(1, tries + 1):
+                try:
+                    with transaction.atomic():
+                        return fn(*args, **kwargs)
+                except DatabaseError as error:
+                    if not is_retryable(error):
+                        raise
+                    if attempt == tries:
+                        logger.warning("%s gave up after %d attempts: %s", fn.__name__, tries, error)
+                        raise TransactionConflict(
+                            "The database was busy with other changes to the same records and "
+                            f"refused this one {tries} times. Nothing was changed; please try again."
+                        ) from error
+                    logger.info("%s retrying after %s (attempt %d)", fn.__name__, error, attempt)
+                    time.sleep(random.uniform(0.005, 0.02) * attempt)
+            raise AssertionError("unreachable")
+
+        return wrapper
+
+    return decorate(func) if func is not None else decorate
