@@ -162,3 +162,7 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# Flat-rate shipping, free from a subtotal (amounts in SHOP_CURRENCY, as strings: never floats).
+SHOP_SHIPPING_FLAT_RATE = os.environ.get("SHOP_SHIPPING_FLAT_RATE", "7.50")
+SHOP_FREE_SHIPPING_OVER = os.environ.get("SHOP_FREE_SHIPPING_OVER", "100.00")

@@ -69,6 +69,7 @@ class ProductTypeFactory(DjangoModelFactory):
 class ProductFactory(DjangoModelFactory):
     class Meta:
         model = Product
+        skip_postgeneration_save = True
 
     name = factory.Sequence(lambda n: f"Product {n}")
     sku = factory.Sequence(lambda n: f"SKU-{n:05d}")

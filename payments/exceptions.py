@@ -1,0 +1,21 @@
+from shop.exceptions import ShopError
+
+
+class PaymentError(ShopError):
+    """A payment request the shop refuses."""
+
+
+class PaymentMethodNotOwned(PaymentError):
+    """The payment method belongs to another customer."""
+
+
+class PaymentMethodExpired(PaymentError):
+    """The card has expired."""
+
+
+class InvalidAmount(PaymentError):
+    """The amount is not positive or exceeds what is owed."""
+
+
+class RefundNotAllowed(PaymentError):
+    """The payment cannot be refunded (not captured, or already fully refunded)."""
