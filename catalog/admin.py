@@ -1,1 +1,229 @@
-# Register your models here.
+from django.contrib import admin
+from django.db.models import Count, F
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
+
+from catalog import services
+from catalog.models import Product, ProductType, Stock, StockMovement
+from shop.admin_tools import ChangedFieldsOnlyFormSet, ReadOnlyAdminMixin, save_changed_fields
+from shop.money import format_money
+
+RECENT_MOVEMENTS = 20
+
+
+def products_at_stock_level(level: str | None):
+    """The products at a stock level (None for an unknown level)."""
+    if level == "out":
+        return Product.objects.out_of_stock()
+    if level == "low":
+        return Product.objects.low_stock()
+    if level == "in":
+        # Neither low nor out: more available than the low-stock threshold.
+        return Product.objects.filter(
+            stock__on_hand__gt=F("stock__allocated") + F("stock__low_stock_threshold")
+        )
+    return None
+
+
+class StockLevelFilter(admin.SimpleListFilter):
+    """Filters products, or stock rows (whose pk is the product's), by available stock."""
+
+    title = "stock level"
+    parameter_name = "stock_level"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("out", "Out of stock"),
+            ("low", "Low stock"),
+            ("in", "In stock (above threshold)"),
+        ]
+
+    def queryset(self, request, queryset):
+        products = products_at_stock_level(self.value())
+        if products is None:
+            return queryset
+        return queryset.filter(pk__in=products.values("pk"))
+
+
+def _stock(product: Product) -> Stock | None:
+    """The product's stock row, as loaded by select_related (None when it has none)."""
+    try:
+        return product.stock
+    except Stock.DoesNotExist:
+        return None
+
+
+@admin.register(ProductType)
+class ProductTypeAdmin(admin.ModelAdmin):
+    list_display = ["name", "product_count", "description"]
+    search_fields = ["name"]
+    ordering = ["name"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(product_count=Count("products"))
+
+    @admin.display(description="products", ordering="product_count")
+    def product_count(self, obj):
+        return obj.product_count
+
+
+class StockInline(admin.TabularInline):
+    """Quantities are read-only: they change only through the stock services and their ledger."""
+
+    model = Stock
+    formset = ChangedFieldsOnlyFormSet
+    fields = ["on_hand", "allocated", "available", "low_stock_threshold", "updated_at"]
+    readonly_fields = ["on_hand", "allocated", "available", "updated_at"]
+    can_delete = False
+    extra = 0
+    max_num = 1
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="available")
+    def available(self, obj):
+        return obj.available
+
+
+@admin.register(Product)
+class ProductAdmin(admin.ModelAdmin):
+    list_display = [
+        "name",
+        "sku",
+        "product_type",
+        "price_display",
+        "is_active",
+        "on_hand",
+        "allocated",
+        "available",
+        "low_stock_threshold",
+    ]
+    list_select_related = ["product_type", "stock"]
+    list_filter = ["product_type", "is_active", StockLevelFilter]
+    search_fields = ["name", "sku"]
+    ordering = ["name", "id"]
+    date_hierarchy = "created_at"
+    fieldsets = [
+        (None, {"fields": ["name", "sku", "product_type", "price", "currency", "is_active", "description"]}),
+        ("Stock ledger", {"fields": ["recent_movements"]}),
+        ("History", {"fields": ["created_at", "updated_at"]}),
+    ]
+    readonly_fields = ["recent_movements", "created_at", "updated_at"]
+    inlines = [StockInline]
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if not change:
+            services.stock_initialize(product=obj)
+
+    @admin.display(description="price", ordering="price")
+    def price_display(self, obj):
+        return format_money(obj.price, obj.currency)
+
+    @admin.display(description="on hand", ordering="stock__on_hand")
+    def on_hand(self, obj):
+        stock = _stock(obj)
+        return stock.on_hand if stock else None
+
+    @admin.display(description="allocated", ordering="stock__allocated")
+    def allocated(self, obj):
+        stock = _stock(obj)
+        return stock.allocated if stock else None
+
+    @admin.display(description="available", ordering=F("stock__on_hand") - F("stock__allocated"))
+    def available(self, obj):
+        stock = _stock(obj)
+        return stock.available if stock else None
+
+    @admin.display(description="low-stock threshold", ordering="stock__low_stock_threshold")
+    def low_stock_threshold(self, obj):
+        stock = _stock(obj)
+        return stock.low_stock_threshold if stock else None
+
+    @admin.display(description=f"last {RECENT_MOVEMENTS} movements")
+    def recent_movements(self, obj):
+        if obj.pk is None:
+            return "—"
+        movements = list(obj.movements.select_related("actor")[:RECENT_MOVEMENTS])
+        if not movements:
+            return "No stock movements yet."
+        ledger_url = reverse("admin:catalog_stockmovement_changelist") + f"?product__id__exact={obj.pk}"
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{:+d}</td><td>{:+d}</td><td>{}</td><td>{}</td>"
+            "<td>{}</td></tr>",
+            (
+                (
+                    m.created_at.strftime("%Y-%m-%d %H:%M"),
+                    m.get_kind_display(),
+                    m.get_reason_display(),
+                    m.on_hand_delta,
+                    m.allocated_delta,
+                    m.order_number,
+                    m.actor or "",
+                    m.note,
+                )
+                for m in movements
+            ),
+        )
+        return format_html(
+            "<table><thead><tr><th>When</th><th>Kind</th><th>Reason</th><th>On hand</th>"
+            "<th>Allocated</th><th>Order</th><th>By</th><th>Note</th></tr></thead>"
+            '<tbody>{}</tbody></table><p><a href="{}">Whole ledger for this product</a></p>',
+            rows,
+            ledger_url,
+        )
+
+
+@admin.register(Stock)
+class StockAdmin(admin.ModelAdmin):
+    """Quantities are read-only here; only the low-stock threshold may be edited."""
+
+    list_display = ["product", "on_hand", "allocated", "available", "low_stock_threshold", "updated_at"]
+    list_filter = [StockLevelFilter]
+    search_fields = ["product__name", "product__sku"]
+    ordering = ["product__name", "product_id"]
+    fields = ["product", "on_hand", "allocated", "available", "low_stock_threshold", "updated_at"]
+    readonly_fields = ["product", "on_hand", "allocated", "available", "updated_at"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("product")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        save_changed_fields(obj, form)
+
+    @admin.display(description="available", ordering=F("on_hand") - F("allocated"))
+    def available(self, obj):
+        return obj.available
+
+
+@admin.register(StockMovement)
+class StockMovementAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """The stock ledger: written by the stock services only."""
+
+    list_display = [
+        "created_at",
+        "product",
+        "kind",
+        "reason",
+        "on_hand_delta",
+        "allocated_delta",
+        "order_number",
+        "actor",
+        "note",
+    ]
+    list_select_related = ["product", "actor"]
+    list_filter = ["kind", "reason", "created_at"]
+    search_fields = ["product__name", "product__sku", "order_number"]
+    date_hierarchy = "created_at"
+    ordering = ["-created_at", "-id"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("product", "actor")

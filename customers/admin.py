@@ -1,1 +1,105 @@
-# Register your models here.
+from django import forms
+from django.contrib import admin
+from django.db.models import Count, Value
+from django.db.models.functions import Lower
+
+from customers.models import Address, Customer
+from orders.admin import CustomerOrderInline
+from payments.admin import PaymentMethodInline
+from shop.admin_tools import OneDefaultPerCustomerForm, OneDefaultPerCustomerFormSet, constraint_message
+
+ADDRESS_DEFAULTS = {
+    "is_default_shipping": "address_one_default_shipping",
+    "is_default_billing": "address_one_default_billing",
+}
+ADDRESS_FIELDS = [
+    "line1",
+    "line2",
+    "city",
+    "state",
+    "postal_code",
+    "country",
+    "is_default_shipping",
+    "is_default_billing",
+]
+
+
+class CustomerForm(forms.ModelForm):
+    def clean_email(self):
+        # The unique column is the generated `email_key`, which model forms do not validate.
+        email = self.cleaned_data["email"]
+        taken = Customer.objects.filter(email_key=Lower(Value(email)))
+        if self.instance.pk is not None:
+            taken = taken.exclude(pk=self.instance.pk)
+        if taken.exists():
+            raise forms.ValidationError(constraint_message(Customer, "customer_email_unique_ci"))
+        return email
+
+
+class AddressForm(OneDefaultPerCustomerForm):
+    default_flags = ADDRESS_DEFAULTS
+
+
+class AddressFormSet(OneDefaultPerCustomerFormSet):
+    default_flags = ADDRESS_DEFAULTS
+
+
+class AddressInline(admin.TabularInline):
+    model = Address
+    formset = AddressFormSet
+    fields = ADDRESS_FIELDS
+    extra = 0
+
+
+@admin.register(Customer)
+class CustomerAdmin(admin.ModelAdmin):
+    form = CustomerForm
+    list_display = ["name", "email", "phone", "order_count", "created_at"]
+    search_fields = ["first_name", "last_name", "email", "phone"]
+    date_hierarchy = "created_at"
+    ordering = ["last_name", "first_name", "id"]
+    fields = ["first_name", "last_name", "email", "phone", "created_at", "updated_at"]
+    readonly_fields = ["created_at", "updated_at"]
+    inlines = [AddressInline, PaymentMethodInline, CustomerOrderInline]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(order_count=Count("orders"))
+
+    @admin.display(description="name", ordering="last_name")
+    def name(self, obj):
+        return obj.full_name
+
+    @admin.display(description="orders", ordering="order_count")
+    def order_count(self, obj):
+        return obj.order_count
+
+
+@admin.register(Address)
+class AddressAdmin(admin.ModelAdmin):
+    form = AddressForm
+    list_display = [
+        "line1",
+        "city",
+        "postal_code",
+        "country",
+        "customer",
+        "is_default_shipping",
+        "is_default_billing",
+    ]
+    list_select_related = ["customer"]
+    list_filter = ["is_default_shipping", "is_default_billing"]
+    search_fields = [
+        "line1",
+        "city",
+        "postal_code",
+        "customer__email",
+        "customer__first_name",
+        "customer__last_name",
+    ]
+    autocomplete_fields = ["customer"]
+    fields = ["customer", *ADDRESS_FIELDS, "created_at", "updated_at"]
+    readonly_fields = ["created_at", "updated_at"]
+    ordering = ["customer__last_name", "customer__first_name", "id"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("customer")

@@ -2,7 +2,8 @@ from django.db import models
 from django.db.models import Case, F, Q, Value, When
 from django.db.models.functions import Lower
 from django_countries.fields import CountryField
-from phonenumber_field.modelfields import PhoneNumberField
+
+from customers.fields import PhoneNumberField
 
 
 class CustomerQuerySet(models.QuerySet):

@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.db.models.functions import Round
 from django_countries.fields import CountryField
 
 from shop.money import CurrencyField, MoneyField
@@ -86,7 +87,8 @@ class Order(models.Model):
                 name="order_amounts_not_negative",
             ),
             models.CheckConstraint(
-                condition=Q(total=F("subtotal") + F("shipping_cost")),
+                # Rounded: SQLite keeps decimals as floating point, where 0.10 + 0.20 != 0.30.
+                condition=Q(total=Round(F("subtotal") + F("shipping_cost"), 2)),
                 name="order_total_is_subtotal_plus_shipping",
                 violation_error_message="The total must equal the subtotal plus shipping.",
             ),
@@ -135,7 +137,7 @@ class OrderLine(models.Model):
             ),
             models.CheckConstraint(condition=Q(unit_price__gte=0), name="order_line_price_not_negative"),
             models.CheckConstraint(
-                condition=Q(line_total=F("unit_price") * F("quantity")),
+                condition=Q(line_total=Round(F("unit_price") * F("quantity"), 2)),
                 name="order_line_total_is_price_times_quantity",
             ),
         ]

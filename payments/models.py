@@ -79,6 +79,8 @@ class PaymentMethod(models.Model):
                     Q(
                         kind="card",
                         brand__gt="",
+                        exp_month__isnull=False,
+                        exp_year__isnull=False,
                         exp_month__gte=1,
                         exp_month__lte=12,
                         exp_year__gte=2000,

@@ -5,7 +5,7 @@ import logging
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import F, Sum
+from django.db.models import Sum
 from django.utils import timezone
 
 from orders.exceptions import InvalidTransition
@@ -101,8 +101,9 @@ def payment_refund(*, payment: Payment, amount=None, actor=None, reason: str = "
             f"not {amount} {locked.currency}."
         )
     fully = amount == refundable
+    # Set the new figure computed under the row lock (not F() + amount: SQLite would add floats).
     Payment.objects.filter(pk=locked.pk).update(
-        refunded_amount=F("refunded_amount") + amount,
+        refunded_amount=locked.refunded_amount + amount,
         status=Payment.Status.REFUNDED if fully else Payment.Status.CAPTURED,
     )
     message = f"{amount} {locked.currency} refunded ({locked.method_label})."

@@ -1,0 +1,149 @@
+"""Pieces shared by the apps' admin modules: read-only admins, careful saves, one-default rules."""
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.forms.models import BaseInlineFormSet
+from django.urls import reverse
+from django.utils.html import format_html
+
+
+class ReadOnlyAdminMixin:
+    """For rows only services write (ledger, payments, history): staff may look, never touch."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class ReadOnlyInlineMixin(ReadOnlyAdminMixin):
+    extra = 0
+    max_num = 0
+    can_delete = False
+
+
+def save_changed_fields(obj, form) -> None:
+    """Save only the columns the form changed (plus `auto_now` timestamps).
+
+    Services change other columns of these rows (stock quantities, statuses) under their own
+    locks; a plain `save()` would write back whatever the admin read a moment earlier.
+    """
+    fields = [name for name in form.changed_data if name in {f.name for f in obj._meta.concrete_fields}]
+    if not fields:
+        return
+    fields += [f.name for f in obj._meta.concrete_fields if getattr(f, "auto_now", False)]
+    obj.save(update_fields=fields)
+
+
+class ChangedFieldsOnlyFormSet(BaseInlineFormSet):
+    """An inline formset that updates existing rows with `save_changed_fields`."""
+
+    def save_existing(self, form, obj, commit=True):
+        if commit:
+            save_changed_fields(obj, form)
+        return obj
+
+
+def constraint_message(model, name: str) -> str:
+    """The violation message of the model's constraint `name`: the admin says what the database says."""
+    for constraint in model._meta.constraints:
+        if constraint.name == name:
+            return constraint.get_violation_error_message()
+    raise LookupError(f"{model.__name__} has no constraint {name!r}.")
+
+
+# Address and PaymentMethod keep "at most one default per customer" as a UniqueConstraint over a
+# GeneratedField. A ModelForm never validates it: the generated column is not a form field, so
+# Django excludes the constraint, and the database's refusal would surface as a 500. These check
+# the same rule before saving; the database constraint stays the backstop for races.
+
+
+class OneDefaultPerCustomerForm(forms.ModelForm):
+    """A model form (with a `customer` field) that refuses a second default per customer.
+
+    `default_flags` maps each boolean flag field to the name of its UniqueConstraint.
+    """
+
+    default_flags: dict[str, str] = {}
+
+    def clean(self):
+        cleaned_data = super().clean()
+        customer = cleaned_data.get("customer")
+        if customer is None:
+            return cleaned_data
+        model = self._meta.model
+        for flag, constraint in self.default_flags.items():
+            if not cleaned_data.get(flag):
+                continue
+            others = model._default_manager.filter(customer=customer, **{flag: True})
+            if self.instance.pk is not None:
+                others = others.exclude(pk=self.instance.pk)
+            if others.exists():
+                self.add_error(flag, constraint_message(model, constraint))
+        return cleaned_data
+
+
+class OneDefaultPerCustomerFormSet(BaseInlineFormSet):
+    """The customer page's inline: the rule applies to the rows as they will be after saving."""
+
+    default_flags: dict[str, str] = {}
+
+    def clean(self):
+        super().clean()
+        kept = [
+            form
+            for form in self.forms
+            if getattr(form, "cleaned_data", None) and not self._should_delete_form(form)
+        ]
+        listed = [form.instance.pk for form in self.initial_forms if form.instance.pk is not None]
+        errors = []
+        for flag, constraint in self.default_flags.items():
+            defaults = sum(1 for form in kept if form.cleaned_data.get(flag))
+            if self.instance.pk is not None:
+                # Rows of this customer that are not on the page (added meanwhile) count too.
+                defaults += (
+                    self.model._default_manager.filter(**{self.fk.name: self.instance, flag: True})
+                    .exclude(pk__in=listed)
+                    .count()
+                )
+            if defaults > 1:
+                errors.append(constraint_message(self.model, constraint))
+        if errors:
+            raise ValidationError(errors)
+
+    def _takes_default(self, form) -> bool:
+        return not self._should_delete_form(form) and any(
+            flag in form.changed_data and form.cleaned_data.get(flag) for flag in self.default_flags
+        )
+
+    def save_existing_objects(self, commit=True):
+        # Django saves rows in page order and the database checks the rule row by row, so moving
+        # a default to a row listed before the old default would fail halfway. Rows that take a
+        # default are saved last; otherwise this is BaseModelFormSet.save_existing_objects.
+        self.changed_objects = []
+        self.deleted_objects = []
+        saved_instances = []
+        forms_to_delete = self.deleted_forms
+        for form in sorted(self.initial_forms, key=self._takes_default):
+            obj = form.instance
+            if obj.pk is None:
+                continue
+            if form in forms_to_delete:
+                self.deleted_objects.append(obj)
+                self.delete_existing(obj, commit=commit)
+            elif form.has_changed():
+                self.changed_objects.append((obj, form.changed_data))
+                saved_instances.append(self.save_existing(form, obj, commit=commit))
+                if not commit:
+                    self.saved_forms.append(form)
+        return saved_instances
+
+
+def change_link(model, pk, text) -> str:
+    """A link to a row's admin change page, built from its pk alone (no query)."""
+    url = reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_change", args=[pk])
+    return format_html('<a href="{}">{}</a>', url, text)

@@ -1,0 +1,364 @@
+"""The demo fixture (`manage.py loaddata demo`) and its generator (`manage.py build_demo_fixture`)."""
+
+import datetime
+import re
+from collections import defaultdict
+from decimal import Decimal
+from io import StringIO
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.db import connection
+
+from catalog.exceptions import InsufficientStock
+from catalog.models import Product, ProductType, Stock, StockMovement
+from customers.models import Address, Customer
+from orders.models import OPEN_STATUSES, Order, OrderEvent, OrderLine, OrderStatus, Shipment
+from orders.services import order_place
+from payments.models import Payment, PaymentMethod
+from payments.services import order_amount_paid, payment_capture
+from shop.validators import contains_card_number
+
+pytestmark = pytest.mark.django_db
+
+FIXTURE = Path(settings.BASE_DIR) / "fixtures" / "demo.json"
+DEMO_NOW = datetime.datetime(2026, 11, 20, tzinfo=datetime.UTC)
+
+# The seed's customers, exactly: (first, last, street, city, state, zip, phone as stored, email).
+SEED_CUSTOMERS = [
+    ("John", "Doe", "123 Elm St", "New York", "NY", "10001", "+15551234567", "john.doe@example.com"),
+    ("Jane", "Smith", "456 Oak St", "Los Angeles", "CA", "90001", "+15559876543", "jane.smith@example.com"),
+    ("Emily", "Clark", "789 Pine St", "Chicago", "IL", "60601", "+15554567890", "emily.clark@example.com"),
+]
+
+Kind = StockMovement.Kind
+
+
+@pytest.fixture
+def demo(db):
+    call_command("loaddata", "demo", verbosity=0)
+
+
+def dump() -> str:
+    out = StringIO()
+    call_command("dumpdata", "customers", "catalog", "orders", "payments", indent=2, stdout=out)
+    return out.getvalue()
+
+
+def open_quantities() -> dict[int, int]:
+    held = defaultdict(int)
+    for product_id, quantity in OrderLine.objects.filter(order__status__in=OPEN_STATUSES).values_list(
+        "product_id", "quantity"
+    ):
+        held[product_id] += quantity
+    return held
+
+
+# --- loading ---------------------------------------------------------------------------------
+
+
+def test_loads_on_an_empty_migrated_database():
+    assert not Customer.objects.exists()
+    assert not Order.objects.exists()
+    call_command("loaddata", "demo", verbosity=0)
+    assert Customer.objects.count() >= 12
+    assert Order.objects.count() >= 12
+
+
+def test_loading_twice_changes_nothing(demo):
+    before = dump()
+    call_command("loaddata", "demo", verbosity=0)
+    assert dump() == before
+
+
+# --- customers -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("first", "last", "street", "city", "state", "zip_code", "phone", "email"), SEED_CUSTOMERS
+)
+def test_seed_customers_exactly_as_the_seed_gives_them(
+    demo, first, last, street, city, state, zip_code, phone, email
+):
+    customer = Customer.objects.get(email=email)
+    assert (customer.first_name, customer.last_name) == (first, last)
+    assert customer.phone.as_e164 == phone
+    with connection.cursor() as cursor:
+        table = connection.ops.quote_name(Customer._meta.db_table)
+        cursor.execute(f"SELECT phone FROM {table} WHERE email = %s", [email])  # noqa: S608
+        assert cursor.fetchone()[0] == phone  # stored normalised (E.164), not "555-123-4567"
+    address = customer.addresses.get(is_default_shipping=True)
+    assert address.is_default_billing
+    assert (address.line1, address.line2, address.city, address.state, address.postal_code) == (
+        street,
+        "",
+        city,
+        state,
+        zip_code,
+    )
+    assert address.country.code == "US"
+
+
+def test_every_customer_has_one_default_address_and_payment_method(demo):
+    customers = list(Customer.objects.all())
+    assert len(customers) >= 12
+    assert len({a.city for a in Address.objects.all()}) >= 8
+    for customer in customers:
+        assert customer.addresses.filter(is_default_shipping=True, is_default_billing=True).count() == 1
+        assert customer.payment_methods.filter(is_default=True).count() == 1
+    second = Address.objects.filter(is_default_shipping=False, is_default_billing=False)
+    assert 1 <= second.count() <= 2
+
+
+def test_payment_methods_hold_no_card_numbers(demo):
+    cards = PaymentMethod.objects.filter(kind=PaymentMethod.Kind.CARD)
+    paypal = PaymentMethod.objects.filter(kind=PaymentMethod.Kind.PAYPAL)
+    assert cards.exists() and paypal.exists()
+    for card in cards:
+        assert card.brand and re.fullmatch(r"\d{4}", card.last4)
+        assert card.exp_month and card.exp_year and card.holder_name
+        assert card.gateway_token.startswith("tok_demo_")
+    assert all(m.paypal_email for m in paypal)
+    texts = [m.gateway_token for m in cards] + [m.holder_name for m in cards]
+    texts += list(Payment.objects.values_list("reference", flat=True))
+    assert not [text for text in texts if contains_card_number(text)]
+    assert any(card.is_expired for card in cards)
+
+
+# --- catalog and stock -----------------------------------------------------------------------
+
+
+def test_catalog(demo):
+    assert ProductType.objects.count() >= 4
+    products = list(Product.objects.select_related("stock"))
+    assert len(products) >= 24
+    for product in products:
+        assert isinstance(product.price, Decimal) and product.price > 0
+        assert product.currency == "USD"
+        assert product.sku and product.description
+        assert product.stock is not None
+    assert Product.objects.filter(is_active=False).count() >= 1
+    assert ProductType.objects.filter(products__isnull=True).count() == 0
+
+
+def test_some_products_low_on_stock_and_some_out(demo):
+    stocks = list(Stock.objects.all())
+    low = [s for s in stocks if s.is_low]
+    assert len(low) >= 2
+    assert all(0 < s.available <= s.low_stock_threshold for s in low)
+    assert {s.pk for s in low} == set(Product.objects.low_stock().values_list("pk", flat=True))
+    out = [s for s in stocks if s.available == 0]
+    assert out
+    assert any(s.on_hand == 0 for s in out)
+
+
+def test_allocated_is_what_open_orders_hold(demo):
+    held = open_quantities()
+    for stock in Stock.objects.all():
+        assert stock.allocated == held.get(stock.pk, 0), stock
+
+
+def test_stock_equals_the_sum_of_its_ledger(demo):
+    sums = defaultdict(lambda: [0, 0])
+    for product_id, on_hand, allocated in StockMovement.objects.values_list(
+        "product_id", "on_hand_delta", "allocated_delta"
+    ):
+        sums[product_id][0] += on_hand
+        sums[product_id][1] += allocated
+    for stock in Stock.objects.all():
+        assert [stock.on_hand, stock.allocated] == sums[stock.pk], stock
+
+
+def test_ledger_rows_are_the_ones_the_services_write(demo):
+    assert not StockMovement.objects.filter(actor__isnull=False).exists()
+    for order in Order.objects.prefetch_related("lines"):
+        rows = defaultdict(list)
+        for row in StockMovement.objects.filter(order_number=order.number):
+            rows[row.kind].append((row.product_id, row.on_hand_delta, row.allocated_delta, row.created_at))
+        lines = {line.product_id: line.quantity for line in order.lines.all()}
+        assert sorted(rows[Kind.ALLOCATION]) == sorted((p, 0, q, order.created_at) for p, q in lines.items())
+        expected_kinds = {Kind.ALLOCATION}
+        if order.status in (OrderStatus.SHIPPED, OrderStatus.DELIVERED):
+            shipped = order.shipment.shipped_at
+            assert sorted(rows[Kind.SALE]) == sorted((p, -q, -q, shipped) for p, q in lines.items())
+            expected_kinds.add(Kind.SALE)
+        if order.status == OrderStatus.CANCELLED:
+            assert sorted(rows[Kind.RELEASE]) == sorted(
+                (p, 0, -q, order.cancelled_at) for p, q in lines.items()
+            )
+            expected_kinds.add(Kind.RELEASE)
+        assert set(rows) == expected_kinds, order.number
+    # Everything else in the ledger: receipts and adjustments, which never touch allocations.
+    others = StockMovement.objects.filter(order_number="")
+    assert set(others.values_list("kind", flat=True)) <= {Kind.RECEIPT, Kind.ADJUSTMENT, Kind.RETURN}
+    assert not others.exclude(allocated_delta=0).exists()
+    assert others.filter(kind=Kind.RECEIPT).count() >= Product.objects.count()
+
+
+# --- orders and payments ---------------------------------------------------------------------
+
+
+def test_orders_cover_every_status(demo):
+    assert Order.objects.count() >= 12
+    counts = defaultdict(int)
+    for status in Order.objects.values_list("status", flat=True):
+        counts[status] += 1
+    assert set(counts) == set(OrderStatus.values)
+    assert all(counts[status] >= 2 for status in OrderStatus.values), dict(counts)
+
+
+def test_order_numbers_follow_the_primary_key(demo):
+    for order in Order.objects.all():
+        assert order.number == f"SO-{order.pk:06d}"
+
+
+def test_order_totals(demo):
+    for order in Order.objects.prefetch_related("lines"):
+        lines = list(order.lines.all())
+        assert lines
+        for line in lines:
+            assert line.line_total == line.unit_price * line.quantity
+        assert order.subtotal == sum(line.line_total for line in lines)
+        assert order.total == order.subtotal + order.shipping_cost
+        assert order.shipping_cost == (Decimal("0.00") if order.subtotal >= 100 else Decimal("7.50"))
+
+
+def test_payments(demo):
+    for order in Order.objects.prefetch_related("payments"):
+        payments = list(order.payments.all())
+        captured = sum((p.amount for p in payments), Decimal("0"))
+        refunded = sum((p.refunded_amount for p in payments), Decimal("0"))
+        assert captured - refunded <= order.total
+        assert order_amount_paid(order) == captured - refunded
+        if order.status == OrderStatus.PLACED:
+            assert not payments
+        elif order.status in (OrderStatus.PAID, OrderStatus.SHIPPED, OrderStatus.DELIVERED):
+            assert captured == order.total
+            assert order.paid_at is not None
+        elif payments:  # cancelled after payment: refunded in full
+            assert refunded == captured
+            assert all(p.status == Payment.Status.REFUNDED for p in payments)
+    kinds = set(Payment.objects.values_list("method__kind", flat=True))
+    assert {PaymentMethod.Kind.CARD, PaymentMethod.Kind.PAYPAL} <= kinds
+    cancelled_paid = Order.objects.filter(status=OrderStatus.CANCELLED, payments__isnull=False).distinct()
+    assert cancelled_paid.exists()
+    for order in cancelled_paid:
+        assert order.events.filter(kind=OrderEvent.Kind.REFUNDED).exists()
+
+
+def test_shipments(demo):
+    for order in Order.objects.all():
+        shipment = Shipment.objects.filter(order=order).first()
+        if order.status in (OrderStatus.SHIPPED, OrderStatus.DELIVERED):
+            assert shipment is not None
+            assert shipment.carrier in {"UPS", "USPS", "FedEx"}
+            assert shipment.tracking_number
+            delivered = order.status == OrderStatus.DELIVERED
+            assert shipment.status == (Shipment.Status.DELIVERED if delivered else Shipment.Status.IN_TRANSIT)
+            assert (shipment.delivered_at is not None) == delivered
+        else:
+            assert shipment is None
+    assert Shipment.objects.values("tracking_number").distinct().count() == Shipment.objects.count()
+
+
+def test_timestamps_are_believable(demo):
+    start = DEMO_NOW - datetime.timedelta(weeks=8)
+    for order in Order.objects.all():
+        assert start <= order.created_at < DEMO_NOW
+        times = [order.created_at, order.paid_at]
+        shipment = Shipment.objects.filter(order=order).first()
+        if shipment:
+            times += [shipment.shipped_at, shipment.delivered_at]
+        times = [x for x in times if x is not None]
+        assert times == sorted(times) and len(set(times)) == len(times), order.number
+        if order.cancelled_at:
+            assert order.cancelled_at > (order.paid_at or order.created_at)
+        events = list(order.events.all())
+        assert events[0].kind == OrderEvent.Kind.PLACED and events[0].created_at == order.created_at
+        assert [e.created_at for e in events] == sorted(e.created_at for e in events)
+        assert order.updated_at == events[-1].created_at
+        status = ""
+        for event in events:  # the status chain holds together
+            if event.to_status:
+                assert event.from_status == status
+                status = event.to_status
+        assert status == order.status
+        for event in events:
+            if event.kind == OrderEvent.Kind.PAID:
+                assert event.created_at == order.paid_at
+            elif event.kind == OrderEvent.Kind.SHIPPED:
+                assert event.created_at == shipment.shipped_at
+            elif event.kind == OrderEvent.Kind.DELIVERED:
+                assert event.created_at == shipment.delivered_at
+            elif event.kind == OrderEvent.Kind.CANCELLED:
+                assert event.created_at == order.cancelled_at
+    for model, fields in [
+        (Customer, ["created_at", "updated_at"]),
+        (Address, ["created_at", "updated_at"]),
+        (PaymentMethod, ["created_at", "updated_at"]),
+        (Product, ["created_at", "updated_at"]),
+        (Stock, ["updated_at"]),
+        (StockMovement, ["created_at"]),
+        (OrderEvent, ["created_at"]),
+        (Payment, ["created_at", "updated_at"]),
+    ]:
+        for name in fields:
+            assert not model.objects.filter(**{f"{name}__gte": DEMO_NOW}).exists(), (model, name)
+    assert not OrderEvent.objects.filter(actor__isnull=False).exists()
+
+
+# --- the services on top of the demo data ----------------------------------------------------
+
+
+def test_ordering_more_than_is_in_stock_is_refused(demo):
+    product = Product.objects.low_stock().filter(is_active=True).order_by("pk").first()
+    stock = Stock.objects.get(pk=product.pk)
+    customer = Customer.objects.get(email="john.doe@example.com")
+    orders_before = Order.objects.count()
+    with pytest.raises(InsufficientStock) as caught:
+        order_place(customer=customer, lines=[(product, stock.available + 1)])
+    assert [s[0].pk for s in caught.value.shortages] == [product.pk]
+    assert product.name in str(caught.value) and product.sku in str(caught.value)
+    assert Order.objects.count() == orders_before
+    stock.refresh_from_db()
+    assert stock.allocated == open_quantities().get(product.pk, 0)
+
+
+def test_a_new_order_gets_the_next_number(demo):
+    customer = Customer.objects.get(email="jane.smith@example.com")
+    method = next(m for m in customer.payment_methods.order_by("-is_default", "pk") if not m.is_expired)
+    product = Product.objects.get(sku="SP-BTL-32")
+    numbers = set(Order.objects.values_list("number", flat=True))
+    last_pk = Order.objects.order_by("-pk").values_list("pk", flat=True).first()
+
+    order = order_place(customer=customer, lines=[(product, 2)], payment_method=method)
+
+    assert re.fullmatch(r"SO-\d{6}", order.number)
+    assert order.number not in numbers
+    assert order.pk > last_pk
+    assert order.shipping_line1 == "456 Oak St"
+    payment_capture(order=order)
+    order.refresh_from_db()
+    assert order.status == OrderStatus.PAID
+    assert Stock.objects.get(pk=product.pk).allocated == open_quantities()[product.pk]
+
+
+# --- the generator ---------------------------------------------------------------------------
+
+
+def test_generator_refuses_a_database_it_did_not_create(monkeypatch, tmp_path):
+    monkeypatch.setenv("SHOP_DEMO_FIXTURE_BUILD_DB", str(tmp_path / "elsewhere.sqlite3"))
+    with pytest.raises(CommandError, match="not that throwaway SQLite file"):
+        call_command("build_demo_fixture", output=str(tmp_path / "demo.json"), verbosity=0)
+    assert not (tmp_path / "demo.json").exists()
+
+
+@pytest.mark.slow
+def test_generator_reproduces_the_committed_fixture(tmp_path):
+    """Runs the generator (in its own throwaway SQLite database): fixtures/demo.json is up to date."""
+    output = tmp_path / "demo.json"
+    call_command("build_demo_fixture", output=str(output), verbosity=0)
+    assert output.read_text(encoding="utf-8") == FIXTURE.read_text(encoding="utf-8")
