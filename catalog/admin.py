@@ -151,15 +151,15 @@ class ProductAdmin(admin.ModelAdmin):
         ledger_url = reverse("admin:catalog_stockmovement_changelist") + f"?product__id__exact={obj.pk}"
         rows = format_html_join(
             "",
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{:+d}</td><td>{:+d}</td><td>{}</td><td>{}</td>"
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>"
             "<td>{}</td></tr>",
             (
                 (
                     m.created_at.strftime("%Y-%m-%d %H:%M"),
                     m.get_kind_display(),
                     m.get_reason_display(),
-                    m.on_hand_delta,
-                    m.allocated_delta,
+                    f"{m.on_hand_delta:+d}",
+                    f"{m.allocated_delta:+d}",
                     m.order_number,
                     m.actor or "",
                     m.note,

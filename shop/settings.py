@@ -112,6 +112,9 @@ def _database_config() -> dict:
             "init_command",
             "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
         )
+        # The test database is a file, not shared-cache memory: concurrent test threads then
+        # wait on the busy timeout like real writers instead of failing with "table is locked".
+        config.setdefault("TEST", {}).setdefault("NAME", str(BASE_DIR / "test-db.sqlite3"))
     elif engine == "django.db.backends.mysql":
         options.setdefault("charset", "utf8mb4")
         # READ COMMITTED: a row re-read after SELECT ... FOR UPDATE sees the latest commit.

@@ -1,0 +1,240 @@
+"""Real threads, real transactions: what happens when requests race for the same rows.
+
+Every worker thread uses its own database connection; the tests run with transaction=True so
+each service call commits for real, as in production.
+"""
+
+import threading
+import time
+from collections import Counter
+from decimal import Decimal
+
+import pytest
+from django.db import OperationalError, close_old_connections, connection, transaction
+
+from catalog.exceptions import InsufficientStock
+from catalog.models import Stock, StockMovement
+from catalog.services import product_create
+from orders.exceptions import InvalidTransition
+from orders.models import Order, Shipment
+from orders.services import order_cancel, order_place, order_ship
+from payments.services import payment_capture
+from shop.db import atomic_with_retry
+from shop.exceptions import TransactionConflict
+from shop.integrity import find_violations
+from tests.factories import AddressFactory, CustomerFactory, PaymentMethodFactory, ProductTypeFactory
+
+pytestmark = [pytest.mark.concurrency, pytest.mark.django_db(transaction=True)]
+
+needs_row_locks = pytest.mark.skipif(
+    "connection.vendor == 'sqlite'",
+    reason="SQLite has no row locks (SELECT ... FOR UPDATE is a no-op): writers queue on the "
+    "database lock instead; the row-lock behaviour is tested on PostgreSQL and MariaDB.",
+)
+
+
+def run_concurrently(workers: int, task):
+    """Start `workers` threads that call task(i) at the same moment; return (ok, errors)."""
+    barrier = threading.Barrier(workers)
+    results: list[tuple[str, object]] = [None] * workers
+
+    def run(i):
+        try:
+            barrier.wait(timeout=30)
+            results[i] = ("ok", task(i))
+        except Exception as error:  # noqa: BLE001 - collected and asserted on by the test
+            results[i] = ("error", error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(workers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not any(t.is_alive() for t in threads), "a worker hung"
+    ok = [value for kind, value in results if kind == "ok"]
+    errors = [value for kind, value in results if kind == "error"]
+    return ok, errors
+
+
+def _customer():
+    customer = CustomerFactory()
+    AddressFactory(customer=customer, is_default_shipping=True)
+    PaymentMethodFactory(customer=customer, is_default=True)
+    return customer
+
+
+def _product(stock: int, sku: str):
+    return product_create(
+        name=f"Racy {sku}",
+        sku=sku,
+        product_type=ProductTypeFactory(),
+        price=Decimal("10.00"),
+        initial_stock=stock,
+    )
+
+
+def workers_for(full: int) -> int:
+    """The full count on PostgreSQL and MariaDB; a lighter run on SQLite, whose writers queue."""
+    return full if connection.vendor != "sqlite" else max(4, full // 2)
+
+
+def test_twenty_buyers_for_five_units_never_oversell():
+    product = _product(5, "HOT-1")
+    customers = [_customer() for _ in range(20)]
+
+    def buy(i):
+        close_old_connections()
+        return order_place(customer=customers[i], lines=[(product, 1)])
+
+    ok, errors = run_concurrently(20, buy)
+    assert len(ok) == 5
+    assert len(errors) == 15
+    assert all(isinstance(e, InsufficientStock) for e in errors), errors
+    assert Order.objects.count() == 5
+    assert len({order.number for order in ok}) == 5
+    stock = Stock.objects.get(pk=product.pk)
+    assert (stock.on_hand, stock.allocated, stock.available) == (5, 5, 0)
+    assert find_violations() == []
+
+
+def test_opposite_line_order_never_deadlocks_and_orders_are_all_or_nothing():
+    a = _product(30, "PAIR-A")
+    b = _product(30, "PAIR-B")
+    customers = [_customer() for _ in range(4)]
+    workers = workers_for(16)
+
+    def buy(i):
+        placed = []
+        for round_ in range(3):
+            lines = [(a, 2), (b, 1)] if (i + round_) % 2 else [(b, 2), (a, 1)]
+            try:
+                placed.append(order_place(customer=customers[i % 4], lines=lines))
+            except InsufficientStock:
+                placed.append(None)
+        return placed
+
+    ok, errors = run_concurrently(workers, buy)
+    assert errors == []
+    orders = [order for batch in ok for order in batch if order is not None]
+    # 60 units over 3 units per order: at most 20 orders can be placed, and they are.
+    assert len(orders) == min(workers * 3, 20)
+    for order in orders:
+        assert sorted(order.lines.values_list("product_id", flat=True)) == sorted([a.pk, b.pk])
+    assert len({order.number for order in orders}) == len(orders)
+    assert find_violations() == []
+
+
+def _paid_order(on_hand=5, sku="ONE-1"):
+    product = _product(on_hand, sku)
+    customer = _customer()
+    order = order_place(
+        customer=customer, lines=[(product, 2)], payment_method=customer.payment_methods.get()
+    )
+    payment_capture(order=order)
+    return order, product
+
+
+def test_two_cancels_of_one_order_happen_once():
+    order, product = _paid_order()
+
+    ok, errors = run_concurrently(2, lambda i: order_cancel(order=Order.objects.get(pk=order.pk)))
+    assert len(ok) == 1
+    assert len(errors) == 1 and isinstance(errors[0], InvalidTransition), errors
+    assert StockMovement.objects.filter(kind="release", product=product).count() == 1
+    assert Stock.objects.get(pk=product.pk).allocated == 0
+    payment = order.payments.get()
+    assert payment.refunded_amount == payment.amount
+    assert order.events.filter(kind="refunded").count() == 1
+    assert find_violations() == []
+
+
+def test_two_shipments_of_one_order_happen_once_and_nothing_is_overwritten():
+    order, product = _paid_order()
+
+    def ship(i):
+        return order_ship(
+            order=Order.objects.get(pk=order.pk), carrier="UPS", tracking_number=f"TRACK-{i}"
+        )
+
+    ok, errors = run_concurrently(2, ship)
+    assert len(ok) == 1
+    assert len(errors) == 1 and isinstance(errors[0], InvalidTransition), errors
+    shipment = Shipment.objects.get(order=order)
+    assert shipment.tracking_number == ok[0].tracking_number
+    assert StockMovement.objects.filter(kind="sale", product=product).count() == 1
+    stock = Stock.objects.get(pk=product.pk)
+    assert (stock.on_hand, stock.allocated) == (3, 0)
+    assert find_violations() == []
+
+
+@needs_row_locks
+def test_placement_waits_for_a_lock_held_on_the_stock_row():
+    product = _product(1, "LOCKED-1")
+    customer = _customer()
+    locked = threading.Event()
+    released_at = []
+
+    def holder():
+        with transaction.atomic():
+            row = Stock.objects.select_for_update().get(pk=product.pk)
+            locked.set()
+            time.sleep(0.5)
+            Stock.objects.filter(pk=row.pk).update(low_stock_threshold=1)
+            released_at.append(time.monotonic())
+        connection.close()
+
+    thread = threading.Thread(target=holder)
+    thread.start()
+    assert locked.wait(10)
+    order = order_place(customer=customer, lines=[(product, 1)])
+    finished_at = time.monotonic()
+    thread.join()
+    assert finished_at >= released_at[0]
+    assert order.lines.get().quantity == 1
+
+
+def _deadlock_error():
+    class Cause(Exception):
+        sqlstate = "40P01"
+
+    error = OperationalError("deadlock detected")
+    error.__cause__ = Cause()
+    return error
+
+
+def test_retry_runs_the_operation_again_after_a_deadlock():
+    calls = Counter()
+
+    @atomic_with_retry(attempts=3)
+    def flaky():
+        calls["n"] += 1
+        if calls["n"] < 3:
+            raise _deadlock_error()
+        return "done"
+
+    assert flaky() == "done"
+    assert calls["n"] == 3
+
+
+def test_retry_gives_up_with_a_named_error():
+    @atomic_with_retry(attempts=2)
+    def always():
+        raise _deadlock_error()
+
+    with pytest.raises(TransactionConflict):
+        always()
+
+
+def test_other_database_errors_are_not_retried():
+    calls = Counter()
+
+    @atomic_with_retry(attempts=5)
+    def broken():
+        calls["n"] += 1
+        raise OperationalError("no such table")
+
+    with pytest.raises(OperationalError):
+        broken()
+    assert calls["n"] == 1
