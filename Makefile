@@ -28,10 +28,9 @@ migrate: install
 
 demo: migrate
 	$(PY) manage.py loaddata demo
-	$(PY) manage.py demo_logins
+	$(PY) manage.py demo_logins --if-debug --url http://$(HOST):$(PORT)/admin/
 
 run: demo
-	@echo "Admin: http://$(HOST):$(PORT)/admin/  (logins above)"
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
 test: install

@@ -71,6 +71,10 @@ class Stock(models.Model):
 
     class Meta:
         verbose_name_plural = "stock"
+        permissions = [
+            ("receive_stock", "Can receive stock"),
+            ("adjust_stock", "Can adjust stock"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(on_hand__gte=0),

@@ -76,6 +76,12 @@ class Order(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        permissions = [
+            ("ship_order", "Can mark orders shipped"),
+            ("deliver_order", "Can mark orders delivered"),
+            ("cancel_order", "Can cancel orders"),
+            ("view_revenue", "Can see revenue figures"),
+        ]
         indexes = [
             models.Index(fields=["status", "-created_at"], name="order_status_created_idx"),
             models.Index(fields=["customer", "-created_at"], name="order_customer_idx"),

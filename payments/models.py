@@ -157,6 +157,7 @@ class Payment(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        permissions = [("refund_payment", "Can refund payments")]
         indexes = [models.Index(fields=["status", "-created_at"], name="payment_status_idx")]
         constraints = [
             models.CheckConstraint(

@@ -154,9 +154,7 @@ def test_two_shipments_of_one_order_happen_once_and_nothing_is_overwritten():
     order, product = _paid_order()
 
     def ship(i):
-        return order_ship(
-            order=Order.objects.get(pk=order.pk), carrier="UPS", tracking_number=f"TRACK-{i}"
-        )
+        return order_ship(order=Order.objects.get(pk=order.pk), carrier="UPS", tracking_number=f"TRACK-{i}")
 
     ok, errors = run_concurrently(2, ship)
     assert len(ok) == 1
