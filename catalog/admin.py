@@ -5,7 +5,12 @@ from django.utils.html import format_html, format_html_join
 
 from catalog import services
 from catalog.models import Product, ProductType, Stock, StockMovement
-from shop.admin_tools import ChangedFieldsOnlyFormSet, ReadOnlyAdminMixin, save_changed_fields
+from shop.admin_tools import (
+    ChangedFieldsOnlyFormSet,
+    ProtectedFirstMixin,
+    ReadOnlyAdminMixin,
+    save_changed_fields,
+)
 from shop.money import format_money
 
 RECENT_MOVEMENTS = 20
@@ -87,7 +92,7 @@ class StockInline(admin.TabularInline):
 
 
 @admin.register(Product)
-class ProductAdmin(admin.ModelAdmin):
+class ProductAdmin(ProtectedFirstMixin, admin.ModelAdmin):
     list_display = [
         "name",
         "sku",
@@ -116,6 +121,13 @@ class ProductAdmin(admin.ModelAdmin):
         super().save_model(request, obj, form, change)
         if not change:
             services.stock_initialize(product=obj)
+
+    def get_deleted_objects(self, objs, request):
+        deleted, model_count, perms_needed, protected = super().get_deleted_objects(objs, request)
+        # The stock row and its ledger are part of the product and go with it; nobody may delete
+        # them on their own. Products that were ordered stay protected by their order lines.
+        perms_needed -= {Stock._meta.verbose_name, StockMovement._meta.verbose_name}
+        return deleted, model_count, perms_needed, protected
 
     @admin.display(description="price", ordering="price")
     def price_display(self, obj):

@@ -1,3 +1,5 @@
+import re
+
 from django import forms
 from django.contrib import admin
 from django.db.models import Count, Value
@@ -6,8 +8,14 @@ from django.db.models.functions import Lower
 from customers.models import Address, Customer
 from orders.admin import CustomerOrderInline
 from payments.admin import PaymentMethodInline
-from shop.admin_tools import OneDefaultPerCustomerForm, OneDefaultPerCustomerFormSet, constraint_message
+from shop.admin_tools import (
+    OneDefaultPerCustomerForm,
+    OneDefaultPerCustomerFormSet,
+    ProtectedFirstMixin,
+    constraint_message,
+)
 
+PHONE_CHARACTERS = re.compile(r"[\d\s()+.-]+")
 ADDRESS_DEFAULTS = {
     "is_default_shipping": "address_one_default_shipping",
     "is_default_billing": "address_one_default_billing",
@@ -52,7 +60,7 @@ class AddressInline(admin.TabularInline):
 
 
 @admin.register(Customer)
-class CustomerAdmin(admin.ModelAdmin):
+class CustomerAdmin(ProtectedFirstMixin, admin.ModelAdmin):
     form = CustomerForm
     list_display = ["name", "email", "phone", "order_count", "created_at"]
     search_fields = ["first_name", "last_name", "email", "phone"]
@@ -64,6 +72,14 @@ class CustomerAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(order_count=Count("orders"))
+
+    def get_search_results(self, request, queryset, search_term):
+        found, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        digits = re.sub(r"\D", "", search_term)
+        if len(digits) >= 4 and PHONE_CHARACTERS.fullmatch(search_term.strip()):
+            # Phones are stored as +12025550123 but shown as (202) 555-0123: match the digits too.
+            found |= queryset.filter(phone__contains=digits)
+        return found, may_have_duplicates
 
     @admin.display(description="name", ordering="last_name")
     def name(self, obj):

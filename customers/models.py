@@ -68,12 +68,12 @@ class Address(models.Model):
     # The customer id when the flag is set, NULL otherwise; unique, so a customer has at most
     # one default of each kind. Partial unique indexes would do this, but MariaDB lacks them.
     default_shipping_key = models.GeneratedField(
-        expression=Case(When(is_default_shipping=True, then=F("customer_id")), default=Value(None)),
+        expression=Case(When(is_default_shipping=True, then=F("customer")), default=Value(None)),
         output_field=models.BigIntegerField(null=True),
         db_persist=True,
     )
     default_billing_key = models.GeneratedField(
-        expression=Case(When(is_default_billing=True, then=F("customer_id")), default=Value(None)),
+        expression=Case(When(is_default_billing=True, then=F("customer")), default=Value(None)),
         output_field=models.BigIntegerField(null=True),
         db_persist=True,
     )

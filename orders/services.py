@@ -67,7 +67,7 @@ def _snapshot_address(order: Order, address: Address, customer: Customer) -> Non
     order.shipping_state = address.state
     order.shipping_postal_code = address.postal_code
     order.shipping_country = address.country
-    order.shipping_phone = str(customer.phone) if customer.phone else ""
+    order.shipping_phone = customer.phone.as_e164 if customer.phone else ""
 
 
 def _check_payment_method(method: PaymentMethod, customer: Customer) -> None:

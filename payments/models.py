@@ -3,7 +3,7 @@ import datetime
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import F, Q
-from django.db.models.functions import Length
+from django.db.models.functions import Length, Round
 
 from shop.money import CurrencyField, MoneyField
 from shop.validators import reject_card_number
@@ -57,9 +57,7 @@ class PaymentMethod(models.Model):
     is_default = models.BooleanField("default", default=False)
     # Customer id when this is the default, NULL otherwise: one default per customer.
     default_key = models.GeneratedField(
-        expression=models.Case(
-            models.When(is_default=True, then=F("customer_id")), default=models.Value(None)
-        ),
+        expression=models.Case(models.When(is_default=True, then=F("customer")), default=models.Value(None)),
         output_field=models.BigIntegerField(null=True),
         db_persist=True,
     )
@@ -166,7 +164,9 @@ class Payment(models.Model):
                 violation_error_message="A payment amount must be positive.",
             ),
             models.CheckConstraint(
-                condition=Q(refunded_amount__gte=0, refunded_amount__lte=F("amount")),
+                # Rounded: SQLite does decimal arithmetic in floating point (0.10 + 0.20).
+                condition=Q(refunded_amount__gte=0)
+                & models.lookups.LessThanOrEqual(Round(F("refunded_amount"), 2), F("amount")),
                 name="payment_refund_within_amount",
                 violation_error_message="No more can be refunded than was captured.",
             ),

@@ -26,6 +26,22 @@ class ReadOnlyInlineMixin(ReadOnlyAdminMixin):
     can_delete = False
 
 
+class ProtectedFirstMixin:
+    """On the delete page, rows that protect the object are the reason it cannot be deleted.
+
+    Django also counts every protected row whose model this user may not delete (orders and
+    order lines can never be deleted in the admin) as a missing permission, and shows that
+    instead: "your account doesn't have permission" when no account could. Nothing is deleted
+    either way while something protects the object.
+    """
+
+    def get_deleted_objects(self, objs, request):
+        deleted, model_count, perms_needed, protected = super().get_deleted_objects(objs, request)
+        if protected:
+            perms_needed = set()
+        return deleted, model_count, perms_needed, protected
+
+
 def save_changed_fields(obj, form) -> None:
     """Save only the columns the form changed (plus `auto_now` timestamps).
 

@@ -4,6 +4,7 @@ Everything that differs between machines comes from the environment (see `.env.e
 """
 
 import os
+import tempfile
 from pathlib import Path
 
 import dj_database_url
@@ -114,7 +115,10 @@ def _database_config() -> dict:
         )
         # The test database is a file, not shared-cache memory: concurrent test threads then
         # wait on the busy timeout like real writers instead of failing with "table is locked".
-        config.setdefault("TEST", {}).setdefault("NAME", str(BASE_DIR / "test-db.sqlite3"))
+        # One file per test process, so two runs side by side never share it.
+        config.setdefault("TEST", {}).setdefault(
+            "NAME", str(Path(tempfile.gettempdir()) / f"shop-test-{os.getpid()}.sqlite3")
+        )
     elif engine == "django.db.backends.mysql":
         options.setdefault("charset", "utf8mb4")
         # READ COMMITTED: a row re-read after SELECT ... FOR UPDATE sees the latest commit.

@@ -4,6 +4,7 @@ cost the same number of queries however many rows they show, and the admin keeps
 
 import pytest
 from django.contrib import admin
+from django.contrib.auth.models import Group
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -32,6 +33,12 @@ pytestmark = pytest.mark.django_db
 
 SHOP_APPS = {"customers", "catalog", "orders", "payments"}
 MORE_ROWS = 50
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    """Rows get real staff actors; hashing each one's password the slow, safe way costs seconds."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 def make_order():
@@ -246,6 +253,8 @@ def test_deleting_customer_with_orders_shows_protected_page_and_deletes_nothing(
 
     assert page.status_code == 200
     assert page.context["title"] == "Cannot delete customer"
+    assert page.context["protected"]
+    assert not page.context["perms_lacking"]
     assert order.number in page.content.decode()
     assert confirm.status_code == 200
     assert confirm.context["protected"]
@@ -272,7 +281,8 @@ def test_customer_search_finds_by_name_email_and_phone(admin_client):
     CustomerFactory(first_name="Alan", last_name="Turing", email="alan@example.com")
     url = admin_url(Customer, "changelist")
 
-    for term in ["Grace", "hopper", "navy.example", str(customer.phone)[-7:]]:
+    shown_phone = str(customer.phone)  # national format, e.g. (202) 555-0123
+    for term in ["Grace", "hopper", "navy.example", shown_phone, shown_phone[-8:], customer.phone.as_e164]:
         results = list(admin_client.get(url, {"q": term}).context["cl"].result_list)
         assert results == [customer], term
 
@@ -363,6 +373,8 @@ def test_customer_page_refuses_two_default_billing_addresses_in_one_submit(admin
 
 def test_customer_page_moves_the_default_address_to_an_earlier_row(admin_client):
     customer = CustomerFactory()
+    OrderFactory(customer=customer)
+    PaymentMethodFactory(customer=customer, is_default=True)
     earlier = AddressFactory(customer=customer)
     later = AddressFactory(customer=customer, is_default_shipping=True)
     url = admin_url(Customer, "change", customer.pk)
@@ -411,6 +423,31 @@ def test_customer_page_refuses_a_second_default_payment_method(admin_client):
     assert response.status_code == 200
     assert "This customer already has a default payment method." in page_errors(response)
     assert customer.payment_methods.filter(is_default=True).count() == 1
+
+
+def test_card_without_expiry_shows_the_constraint_message_and_saves_nothing(admin_client):
+    customer = CustomerFactory()
+    data = form_data(admin_client.get(admin_url(PaymentMethod, "add")))
+    data.update(customer=str(customer.pk), kind="card", brand="visa", last4="4242")
+
+    response = admin_client.post(admin_url(PaymentMethod, "add"), data)
+
+    assert response.status_code == 200
+    assert "a card needs a brand, the last four digits and an expiry date" in page_errors(response).lower()
+    assert not PaymentMethod.objects.exists()
+
+
+def test_customer_picker_on_address_and_payment_method_forms_searches_customers(admin_client):
+    customer = CustomerFactory(last_name="Lovelace")
+    CustomerFactory(last_name="Babbage")
+
+    for model_name, app_label in [("address", "customers"), ("paymentmethod", "payments")]:
+        response = admin_client.get(
+            reverse("admin:autocomplete"),
+            {"app_label": app_label, "model_name": model_name, "field_name": "customer", "term": "lovel"},
+        )
+        assert response.status_code == 200
+        assert [r["id"] for r in response.json()["results"]] == [str(customer.pk)]
 
 
 def test_payment_method_list_shows_the_masked_label(admin_client):
@@ -484,6 +521,62 @@ def test_stock_level_filter_on_products_and_stock(admin_client, level, expected)
     assert {s.product.name for s in stock.context["cl"].result_list} == expected
 
 
+def test_negative_threshold_on_product_page_shows_error_and_saves_nothing(admin_client):
+    product = ProductFactory(stock=7)
+    url = admin_url(Product, "change", product.pk)
+    data = form_data(admin_client.get(url))
+    data["stock-0-low_stock_threshold"] = "-1"
+
+    response = admin_client.post(url, data)
+
+    assert response.status_code == 200
+    assert "The low-stock threshold cannot be negative." in page_errors(response)
+    assert Stock.objects.get(pk=product.pk).low_stock_threshold == 5
+
+
+def test_stock_page_saves_the_threshold_only(admin_client):
+    stock = ProductFactory(stock=7, stock__allocated=2).stock
+    url = admin_url(Stock, "change", stock.pk)
+    data = form_data(admin_client.get(url))
+    data.update(low_stock_threshold="11", on_hand="999", allocated="0")
+
+    response = admin_client.post(url, data)
+
+    assert response.status_code == 302
+    stock.refresh_from_db()
+    assert (stock.on_hand, stock.allocated, stock.low_stock_threshold) == (7, 2, 11)
+
+
+def test_store_manager_deletes_a_never_ordered_product_with_its_stock_and_ledger(client):
+    manager = UserFactory()
+    manager.groups.add(Group.objects.get(name="Store manager"))
+    client.force_login(manager)
+    product = ProductFactory(stock=4)
+    StockMovementFactory(product=product)
+
+    response = client.post(admin_url(Product, "delete", product.pk), {"post": "yes"})
+
+    assert response.status_code == 302
+    assert not Product.objects.filter(pk=product.pk).exists()
+    assert not Stock.objects.filter(product_id=product.pk).exists()
+    assert not StockMovement.objects.filter(product_id=product.pk).exists()
+
+
+def test_ordered_product_shows_the_protected_page_and_is_kept(admin_client):
+    line = OrderLineFactory()
+    url = admin_url(Product, "delete", line.product_id)
+
+    page = admin_client.get(url)
+    confirm = admin_client.post(url, {"post": "yes"})
+
+    assert page.context["title"] == "Cannot delete product"
+    assert page.context["protected"]
+    assert not page.context["perms_lacking"]
+    assert confirm.status_code == 200
+    assert Product.objects.filter(pk=line.product_id).exists()
+    assert Stock.objects.filter(product_id=line.product_id).exists()
+
+
 def test_stock_rows_cannot_be_added_or_deleted(admin_client):
     stock = ProductFactory(stock=3).stock
 
@@ -499,6 +592,17 @@ def test_ledger_search_finds_by_product_sku_and_order_number(admin_client):
 
     for term in ["FIND-ME", "ORD-42"]:
         assert list(admin_client.get(url, {"q": term}).context["cl"].result_list) == [mine]
+
+
+def test_ledger_filters_by_kind_and_reason(admin_client):
+    receipt = StockMovementFactory(kind=StockMovement.Kind.RECEIPT)
+    damaged = StockMovementFactory(
+        kind=StockMovement.Kind.ADJUSTMENT, reason=StockMovement.Reason.DAMAGED, on_hand_delta=-1
+    )
+    url = admin_url(StockMovement, "changelist")
+
+    assert list(admin_client.get(url, {"kind__exact": "receipt"}).context["cl"].result_list) == [receipt]
+    assert list(admin_client.get(url, {"reason__exact": "damaged"}).context["cl"].result_list) == [damaged]
 
 
 # Orders

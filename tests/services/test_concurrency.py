@@ -42,7 +42,7 @@ def run_concurrently(workers: int, task):
         try:
             barrier.wait(timeout=30)
             results[i] = ("ok", task(i))
-        except Exception as error:  # noqa: BLE001 - collected and asserted on by the test
+        except Exception as error:
             results[i] = ("error", error)
         finally:
             connection.close()
