@@ -8,7 +8,7 @@ PORT ?= 8000
 REQS := requirements-dev.txt $(if $(filter mysql%,$(DATABASE_URL)),requirements-mysql.txt)
 STAMP := $(VENV)/.installed-$(if $(filter mysql%,$(DATABASE_URL)),mysql,base)
 
-.PHONY: install run test lint format migrate demo clean
+.PHONY: install run serve test lint format migrate demo clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,17 @@ demo: migrate
 
 run: demo
 	$(PY) manage.py runserver $(HOST):$(PORT)
+
+# Production-style: DEBUG off, gunicorn, static files from WhiteNoise. Needs SECRET_KEY,
+# ALLOWED_HOSTS and DATABASE_URL in the environment (see README "Deploying").
+WORKERS ?= 3
+serve: install
+	@test -n "$$SECRET_KEY" || { echo "SECRET_KEY is not set (see README: Deploying)"; exit 1; }
+	DEBUG=0 $(PY) manage.py check --deploy --fail-level WARNING
+	DEBUG=0 $(PY) manage.py collectstatic --noinput -v0
+	DEBUG=0 $(PY) manage.py migrate --noinput
+	DEBUG=0 $(VENV)/bin/gunicorn shop.wsgi:application --bind $(HOST):$(PORT) \
+		--workers $(WORKERS) --access-logfile - --forwarded-allow-ips '*'
 
 test: install
 	$(PY) -m pytest $(PYTEST_ARGS)
