@@ -29,6 +29,7 @@ class Customer(models.Model):
         db_persist=True,
     )
     phone = PhoneNumberField(blank=True)
+    anonymized_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

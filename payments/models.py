@@ -53,7 +53,7 @@ class PaymentMethod(models.Model):
         validators=[reject_card_number],
         help_text="The payment gateway's token for this card; never the card number.",
     )
-    paypal_email = models.EmailField("PayPal email", blank=True)
+    paypal_email = models.EmailField("PayPal email", blank=True, validators=[reject_card_number])
     is_default = models.BooleanField("default", default=False)
     # Customer id when this is the default, NULL otherwise: one default per customer.
     default_key = models.GeneratedField(
@@ -142,7 +142,7 @@ class Payment(models.Model):
         related_name="payments",
     )
     # Kept so the payment still says how it was paid after the saved method is deleted.
-    method_label = models.CharField(max_length=150, blank=True)
+    method_label = models.CharField(max_length=150, blank=True, validators=[reject_card_number])
     amount = MoneyField()
     refunded_amount = MoneyField(default=0)
     currency = CurrencyField()

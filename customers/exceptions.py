@@ -1,0 +1,9 @@
+from shop.exceptions import ShopError
+
+
+class CustomerError(ShopError):
+    """A customer request the shop refuses."""
+
+
+class AlreadyAnonymized(CustomerError):
+    """This customer's personal data was already removed."""
