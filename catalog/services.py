@@ -34,7 +34,7 @@ def _check_quantity(quantity, *, allow_negative=False) -> int:
     return quantity
 
 
-def _locked_stock(product_ids: Iterable[int]) -> dict[int, Stock]:
+def lock_stock(product_ids: Iterable[int]) -> dict[int, Stock]:
     """Lock the stock rows of these products in primary-key order; create missing rows first."""
     ids = sorted(set(product_ids))
     rows = {s.pk: s for s in Stock.objects.select_for_update().filter(pk__in=ids).order_by("pk")}
@@ -132,7 +132,7 @@ def stock_initialize(*, product: Product, low_stock_threshold: int = 5) -> Stock
 def stock_receive(*, product: Product, quantity: int, actor=None, note: str = "") -> Stock:
     """Goods arrive: on hand goes up by `quantity`, with a receipt in the ledger."""
     _check_quantity(quantity)
-    _locked_stock([product.pk])
+    lock_stock([product.pk])
     _apply({product.pk: (quantity, 0)}, kind=Kind.RECEIPT, actor=actor, note=note)
     return Stock.objects.get(pk=product.pk)
 
@@ -144,7 +144,7 @@ def stock_adjust(*, product: Product, delta: int, reason: str, actor=None, note:
     if reason not in StockMovement.Reason.values:
         choices = ", ".join(StockMovement.Reason.values)
         raise InvalidQuantity(f"Unknown adjustment reason {reason!r}; use one of: {choices}.")
-    stock = _locked_stock([product.pk])[product.pk]
+    stock = lock_stock([product.pk])[product.pk]
     if stock.on_hand + delta < stock.allocated:
         raise StockBelowAllocated(
             f"Cannot adjust {product.name} ({product.sku}) by {delta:+d}: {stock.on_hand} on hand, "
@@ -165,7 +165,7 @@ def stock_allocate(*, quantities: Mapping[Product, int], order_number: str, acto
     if inactive:
         names = ", ".join(f"{p.name} ({p.sku})" for p in inactive)
         raise ProductInactive(f"Not for sale (inactive): {names}.")
-    rows = _locked_stock(p.pk for p in quantities)
+    rows = lock_stock(p.pk for p in quantities)
     shortages = []
     for product in sorted(quantities, key=lambda p: p.pk):
         stock = rows[product.pk]
@@ -183,7 +183,7 @@ def stock_allocate(*, quantities: Mapping[Product, int], order_number: str, acto
 
 def stock_release(*, quantities: Mapping[int, int], order_number: str, actor=None, note: str = "") -> None:
     """Give back an open order's allocation (cancelled or deleted). Inside the order's transaction."""
-    _locked_stock(quantities)
+    lock_stock(quantities)
     _apply(
         {pk: (0, -q) for pk, q in quantities.items()},
         kind=Kind.RELEASE,
@@ -195,7 +195,7 @@ def stock_release(*, quantities: Mapping[int, int], order_number: str, actor=Non
 
 def stock_consume(*, quantities: Mapping[int, int], order_number: str, actor=None) -> None:
     """Goods leave with a shipment: on hand and allocated both go down. Inside the order's transaction."""
-    _locked_stock(quantities)
+    lock_stock(quantities)
     _apply(
         {pk: (-q, -q) for pk, q in quantities.items()},
         kind=Kind.SALE,

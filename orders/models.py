@@ -35,6 +35,19 @@ class OrderQuerySet(models.QuerySet):
     def awaiting_shipment(self):
         return self.filter(status=OrderStatus.PAID)
 
+    def delete(self, actor=None):
+        """Delete these orders, first giving back the stock that open ones still hold.
+
+        Every way of deleting orders ends here (the admin's bulk delete, `Order.delete()`, the
+        ORM), so no deletion can strand an allocation.
+        """
+        from orders.services import orders_delete
+
+        return orders_delete(queryset=self, actor=actor)
+
+    def _delete_rows(self):
+        return super().delete()
+
 
 class Order(models.Model):
     Status = OrderStatus
@@ -102,6 +115,9 @@ class Order(models.Model):
 
     def __str__(self):
         return self.number or f"Order #{self.pk}"
+
+    def delete(self, using=None, keep_parents=False, actor=None):
+        return type(self).objects.using(using or self._state.db).filter(pk=self.pk).delete(actor=actor)
 
     def can_transition(self, to_status: str) -> bool:
         return to_status in TRANSITIONS[self.status]

@@ -284,6 +284,40 @@ def order_cancel(*, order: Order, actor=None, reason: str = "") -> Order:
     return locked
 
 
+@atomic_with_retry
+def orders_delete(*, queryset, actor=None):
+    """Delete orders with everything that belongs to them (lines, shipment, events, payments).
+
+    Open orders still hold allocated stock: it is released first, in the same transaction, with
+    a ledger row per product that keeps the order number.
+    """
+    ids = list(queryset.order_by("pk").values_list("pk", flat=True))
+    if not ids:
+        return 0, {}
+    locked = list(
+        Order.objects.select_for_update().filter(pk__in=ids).order_by("pk").only("pk", "number", "status")
+    )
+    open_orders = {order.pk: order for order in locked if order.is_open}
+    held: dict[int, dict[int, int]] = {}
+    for order_id, product_id, quantity in OrderLine.objects.filter(
+        order_id__in=list(open_orders)
+    ).values_list("order_id", "product_id", "quantity"):
+        held.setdefault(order_id, {})[product_id] = quantity
+    # All stock rows at once, in key order, before any release: no lock-order inversions.
+    catalog_services.lock_stock(pid for quantities in held.values() for pid in quantities)
+    for order_id, quantities in sorted(held.items()):
+        catalog_services.stock_release(
+            quantities=quantities,
+            order_number=open_orders[order_id].number,
+            actor=actor,
+            note="Order deleted",
+        )
+    result = Order.objects.filter(pk__in=ids)._delete_rows()
+    numbers = [order.number for order in locked]
+    transaction.on_commit(lambda: logger.info("orders deleted: %s", ", ".join(map(str, numbers))))
+    return result
+
+
 @transaction.atomic
 def order_add_note(*, order: Order, message: str, actor=None) -> OrderEvent:
     """A staff note on the order's timeline."""

@@ -127,6 +127,13 @@ class ShopMachine(RuleBasedStateMachine):
         amount = None if cents < 0 else Decimal(cents) / 100
         self._run("refund", lambda: payment_refund(payment=payment, amount=amount))
 
+    @rule(index=st.integers(0, 1000))
+    def delete(self, index):
+        order = self._order(index)
+        if order is not None:
+            self.orders.remove(order)
+            self._run("delete", lambda: Order.objects.get(pk=order.pk).delete())
+
     @rule(product=st.integers(0, PRODUCTS - 1), quantity=st.integers(-1, 6))
     def receive(self, product, quantity):
         self._run("receive", lambda: stock_receive(product=self.products[product], quantity=quantity))
