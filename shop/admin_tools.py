@@ -1,8 +1,9 @@
 """Pieces shared by the apps' admin modules: read-only admins, careful saves, one-default rules."""
 
 from django import forms
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.forms.models import BaseInlineFormSet
+from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
 
@@ -163,3 +164,97 @@ def change_link(model, pk, text) -> str:
     """A link to a row's admin change page, built from its pk alone (no query)."""
     url = reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_change", args=[pk])
     return format_html('<a href="{}">{}</a>', url, text)
+
+
+# Staff screens: actions and small form pages that call a service and report what it refused.
+
+
+class ActionPermissionMixin:
+    """An action the user may not run is missing from the list, and posting it anyway is a 403.
+
+    Django leaves such an action out of the list (`@admin.action(permissions=...)`), but a direct
+    POST of its name only earns a "No action selected" redirect; a refusal should say so.
+    """
+
+    def changelist_view(self, request, extra_context=None):
+        action = request.POST.get("action") if request.method == "POST" else None
+        if action and action not in self.get_actions(request):
+            # _get_base_actions(): every action of this admin, before the permission filter.
+            if any(name == action for _, name, _ in self._get_base_actions()):
+                raise PermissionDenied
+        return super().changelist_view(request, extra_context)
+
+
+def refusal_message(obj, error) -> str:
+    """A service's refusal, naming the object it concerns (once, if the message already does)."""
+    message = str(error)
+    label = str(obj)
+    return message if label in message else f"{label}: {message}"
+
+
+def admin_page(model_admin, request, template: str, context: dict) -> TemplateResponse:
+    """Render one of a model admin's own pages (a form or confirmation) inside the admin's frame."""
+    request.current_app = model_admin.admin_site.name
+    return TemplateResponse(
+        request,
+        template,
+        {
+            **model_admin.admin_site.each_context(request),
+            "opts": model_admin.opts,
+            "app_label": model_admin.opts.app_label,
+            **context,
+        },
+    )
+
+
+def can_open(request, model_admin, model) -> bool:
+    """Whether this user may open `model`'s admin pages (so a link to them is not a dead end)."""
+    site = model_admin.admin_site
+    if not site.is_registered(model):
+        return False
+    return site.get_model_admin(model).has_view_or_change_permission(request)
+
+
+class ObjectRowForm(forms.Form):
+    """One row of a bulk page: the form for one selected object, which it keeps as `obj`."""
+
+    pk = forms.IntegerField(widget=forms.HiddenInput)
+
+    def __init__(self, *args, obj=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.obj = obj
+
+
+class ObjectRowsFormSet(forms.BaseFormSet):
+    """One `ObjectRowForm` per selected object, in the order of `objects`.
+
+    Each row posts back its object's pk, so answers never land on another object if the
+    selection changed between showing the page and submitting it.
+    """
+
+    def __init__(self, *args, objects, **kwargs):
+        self.objects = list(objects)
+        kwargs.setdefault("initial", [{"pk": obj.pk} for obj in self.objects])
+        super().__init__(*args, **kwargs)
+
+    def total_form_count(self):
+        return len(self.objects)
+
+    def get_form_kwargs(self, index):
+        kwargs = super().get_form_kwargs(index)
+        if index is not None:
+            kwargs["obj"] = self.objects[index]
+        return kwargs
+
+    def clean(self):
+        super().clean()
+        posted = [form.cleaned_data.get("pk") for form in self.forms if hasattr(form, "cleaned_data")]
+        if posted != [obj.pk for obj in self.objects]:
+            raise ValidationError(
+                "The selection changed since this page was shown. Go back to the list and select again."
+            )
+
+    @property
+    def rows(self):
+        """(object, form) pairs, in page order."""
+        return list(zip(self.objects, self.forms, strict=True))

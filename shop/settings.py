@@ -161,6 +161,8 @@ STORAGES = {
 WHITENOISE_MANIFEST_STRICT = False
 
 FIXTURE_DIRS = [BASE_DIR / "fixtures"]
+# dumpdata/loaddata round trips keep microseconds (Django's JSON encoder cuts them).
+SERIALIZATION_MODULES = {"json": "shop.serializers_json"}
 
 # Numbers like the seed's "555-123-4567" carry no country code; read them as US numbers.
 PHONENUMBER_DEFAULT_REGION = os.environ.get("PHONENUMBER_DEFAULT_REGION", "US")
