@@ -5,6 +5,7 @@ Everything that differs between machines comes from the environment (see `.env.e
 
 import os
 import tempfile
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -63,6 +64,7 @@ INSTALLED_APPS = [
     "shop",
     "phonenumber_field",
     "django_countries",
+    "axes",
     "customers",
     "catalog",
     "orders",
@@ -71,15 +73,35 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    # Serves collected static files (admin CSS/JS) from the app itself, compressed and cached.
-    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: turns a locked-out login into its lockout response.
+    "axes.middleware.AxesMiddleware",
 ]
+
+AUTHENTICATION_BACKENDS = [
+    # Refuses logins while a username/address pair is locked out, before checking the password.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+
+# Lock a username from an address out after repeated failed logins, for a cool-off period.
+AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("AXES_COOLOFF_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+# The client address is REMOTE_ADDR, unless AXES_PROXY_COUNT says how many trusted reverse
+# proxies add X-Forwarded-For (trusting that header without a proxy would let anyone pick an
+# address and dodge the lockout).
+if os.environ.get("AXES_PROXY_COUNT"):
+    AXES_IPWARE_PROXY_COUNT = int(os.environ["AXES_PROXY_COUNT"])
+    AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"]
+else:
+    AXES_IPWARE_META_PRECEDENCE_ORDER = ["REMOTE_ADDR"]
 
 ROOT_URLCONF = "shop.urls"
 
@@ -159,6 +181,10 @@ STORAGES = {
 }
 # A file missing from the manifest is served unhashed instead of failing the page.
 WHITENOISE_MANIFEST_STRICT = False
+if not DEBUG:
+    # Serves the collected static files (admin CSS/JS) from the app, compressed and cached;
+    # with DEBUG on, runserver serves them from the apps directly.
+    MIDDLEWARE.insert(1, "whitenoise.middleware.WhiteNoiseMiddleware")
 
 FIXTURE_DIRS = [BASE_DIR / "fixtures"]
 # dumpdata/loaddata round trips keep microseconds (Django's JSON encoder cuts them).
@@ -192,7 +218,10 @@ LOGGING = {
         }
     },
     "root": {"handlers": ["stdout"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        "axes.apps": {"level": "WARNING"},
+    },
 }
 
 # Flat-rate shipping, free from a subtotal (amounts in SHOP_CURRENCY, as strings: never floats).
