@@ -70,7 +70,7 @@ def _snapshot_address(order: Order, address: Address, customer: Customer) -> Non
     order.shipping_phone = customer.phone.as_e164 if customer.phone else ""
 
 
-def _check_payment_method(method: PaymentMethod, customer: Customer) -> None:
+def check_payment_method(method: PaymentMethod, customer: Customer) -> None:
     if method.customer_id != customer.pk:
         raise PaymentMethodNotOwned(
             f"The payment method {method.label} belongs to another customer, not {customer.full_name}."
@@ -79,7 +79,7 @@ def _check_payment_method(method: PaymentMethod, customer: Customer) -> None:
         raise PaymentMethodExpired(f"The card {method.label} has expired.")
 
 
-def _event(order: Order, kind: str, *, actor=None, message="", from_status="", to_status=""):
+def record_event(order: Order, kind: str, *, actor=None, message="", from_status="", to_status=""):
     return OrderEvent.objects.create(
         order=order,
         kind=kind,
@@ -104,7 +104,7 @@ def order_transition(
     from_status = order.status
     order.status = to_status
     order.save(update_fields=["status", "updated_at", *fields])
-    _event(order, kind, actor=actor, message=message, from_status=from_status, to_status=to_status)
+    record_event(order, kind, actor=actor, message=message, from_status=from_status, to_status=to_status)
     return order
 
 
@@ -144,7 +144,7 @@ def order_place(
             f"not {customer.full_name}."
         )
     if payment_method is not None:
-        _check_payment_method(payment_method, customer)
+        check_payment_method(payment_method, customer)
 
     # Current prices and active flags, not whatever the caller's instances remember.
     products = Product.objects.in_bulk(list(quantities))
@@ -193,7 +193,7 @@ def order_place(
     for line in order_lines:
         line.order = order
     OrderLine.objects.bulk_create(order_lines)
-    _event(
+    record_event(
         order,
         OrderEvent.Kind.PLACED,
         actor=actor,
@@ -324,4 +324,4 @@ def order_add_note(*, order: Order, message: str, actor=None) -> OrderEvent:
     message = (message or "").strip()
     if not message:
         raise OrderError("A note needs some text.")
-    return _event(order, OrderEvent.Kind.NOTE, actor=actor, message=message)
+    return record_event(order, OrderEvent.Kind.NOTE, actor=actor, message=message)

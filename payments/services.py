@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from orders.exceptions import InvalidTransition
 from orders.models import Order, OrderEvent, OrderStatus
-from orders.services import _check_payment_method, _event, lock_order, order_transition
+from orders.services import check_payment_method, lock_order, order_transition, record_event
 from payments.exceptions import InvalidAmount, RefundNotAllowed
 from payments.models import Payment, PaymentMethod
 from shop.db import atomic_with_retry
@@ -56,7 +56,7 @@ def payment_capture(
     if method is None and locked.payment_method_id:
         method = locked.payment_method
     if method is not None:
-        _check_payment_method(method, locked.customer)
+        check_payment_method(method, locked.customer)
     payment = Payment(
         order=locked,
         method=method,
@@ -68,7 +68,7 @@ def payment_capture(
     )
     payment.full_clean(exclude=["order", "method"])
     payment.save()
-    _event(
+    record_event(
         locked,
         OrderEvent.Kind.PAYMENT_CAPTURED,
         actor=actor,
@@ -109,7 +109,7 @@ def payment_refund(*, payment: Payment, amount=None, actor=None, reason: str = "
     message = f"{amount} {locked.currency} refunded ({locked.method_label})."
     if reason:
         message = f"{message} {reason}"
-    _event(locked.order, OrderEvent.Kind.REFUNDED, actor=actor, message=message)
+    record_event(locked.order, OrderEvent.Kind.REFUNDED, actor=actor, message=message)
     locked.refresh_from_db()
     if payment is not locked:
         payment.refresh_from_db()
