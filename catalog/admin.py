@@ -1,16 +1,30 @@
-from django.contrib import admin
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count, F
-from django.urls import reverse
+from django.http import Http404
+from django.shortcuts import redirect
+from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
 from catalog import services
+from catalog.forms import AdjustStockForm, AdjustStockFormSet, ReceiveStockForm, ReceiveStockFormSet
 from catalog.models import Product, ProductType, Stock, StockMovement
 from shop.admin_tools import (
+    ActionPermissionMixin,
     ChangedFieldsOnlyFormSet,
     ProtectedFirstMixin,
     ReadOnlyAdminMixin,
+    admin_page,
+    refusal_message,
     save_changed_fields,
 )
+from shop.exceptions import ShopError
 from shop.money import format_money
 
 RECENT_MOVEMENTS = 20
@@ -23,10 +37,7 @@ def products_at_stock_level(level: str | None):
     if level == "low":
         return Product.objects.low_stock()
     if level == "in":
-        # Neither low nor out: more available than the low-stock threshold.
-        return Product.objects.filter(
-            stock__on_hand__gt=F("stock__allocated") + F("stock__low_stock_threshold")
-        )
+        return Product.objects.in_stock()
     return None
 
 
@@ -58,8 +69,48 @@ def _stock(product: Product) -> Stock | None:
         return None
 
 
+@dataclass(frozen=True)
+class StockOperation:
+    """Receiving or adjusting stock, as offered on one product's page and on a selection."""
+
+    name: str
+    title: str
+    form_class: type[forms.Form]
+    formset_class: type[forms.BaseFormSet]
+    service: Callable[..., Stock]
+    done: str
+
+    @property
+    def permission(self) -> str:
+        return f"catalog.{self.name}_stock"
+
+
+STOCK_OPERATIONS = {
+    "receive": StockOperation(
+        name="receive",
+        title="Receive stock",
+        form_class=ReceiveStockForm,
+        formset_class=ReceiveStockFormSet,
+        service=services.stock_receive,
+        done="Received stock for",
+    ),
+    "adjust": StockOperation(
+        name="adjust",
+        title="Adjust stock",
+        form_class=AdjustStockForm,
+        formset_class=AdjustStockFormSet,
+        service=services.stock_adjust,
+        done="Adjusted the stock of",
+    ),
+}
+
+
+def _stock_summary(stock: Stock) -> str:
+    return f"{stock.on_hand} on hand, {stock.allocated} allocated, {stock.available} available"
+
+
 @admin.register(ProductType)
-class ProductTypeAdmin(admin.ModelAdmin):
+class ProductTypeAdmin(ActionPermissionMixin, admin.ModelAdmin):
     list_display = ["name", "product_count", "description"]
     search_fields = ["name"]
     ordering = ["name"]
@@ -92,7 +143,7 @@ class StockInline(admin.TabularInline):
 
 
 @admin.register(Product)
-class ProductAdmin(ProtectedFirstMixin, admin.ModelAdmin):
+class ProductAdmin(ActionPermissionMixin, ProtectedFirstMixin, admin.ModelAdmin):
     list_display = [
         "name",
         "sku",
@@ -116,11 +167,123 @@ class ProductAdmin(ProtectedFirstMixin, admin.ModelAdmin):
     ]
     readonly_fields = ["recent_movements", "created_at", "updated_at"]
     inlines = [StockInline]
+    actions = ["receive_stock_selected", "adjust_stock_selected"]
+
+    def has_receive_permission(self, request, obj=None):
+        return request.user.has_perm(STOCK_OPERATIONS["receive"].permission)
+
+    def has_adjust_permission(self, request, obj=None):
+        return request.user.has_perm(STOCK_OPERATIONS["adjust"].permission)
+
+    def get_urls(self):
+        info = self.opts.app_label, self.opts.model_name
+        return [
+            path(
+                "<path:object_id>/receive-stock/",
+                self.admin_site.admin_view(self.receive_stock_view),
+                name="{}_{}_receive_stock".format(*info),
+            ),
+            path(
+                "<path:object_id>/adjust-stock/",
+                self.admin_site.admin_view(self.adjust_stock_view),
+                name="{}_{}_adjust_stock".format(*info),
+            ),
+            *super().get_urls(),
+        ]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        context = {
+            "can_receive_stock": self.has_receive_permission(request),
+            "can_adjust_stock": self.has_adjust_permission(request),
+            **(extra_context or {}),
+        }
+        return super().change_view(request, object_id, form_url, extra_context=context)
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
         if not change:
             services.stock_initialize(product=obj)
+
+    # Receiving and adjusting stock: one product from its page, or the products selected on the list.
+
+    def receive_stock_view(self, request, object_id):
+        return self._stock_view(request, object_id, STOCK_OPERATIONS["receive"])
+
+    def adjust_stock_view(self, request, object_id):
+        return self._stock_view(request, object_id, STOCK_OPERATIONS["adjust"])
+
+    @admin.action(description="Receive stock for the selected products", permissions=["receive"])
+    def receive_stock_selected(self, request, queryset):
+        return self._stock_action(request, queryset, STOCK_OPERATIONS["receive"])
+
+    @admin.action(description="Adjust stock of the selected products", permissions=["adjust"])
+    def adjust_stock_selected(self, request, queryset):
+        return self._stock_action(request, queryset, STOCK_OPERATIONS["adjust"])
+
+    def _stock_view(self, request, object_id, operation: StockOperation):
+        if not getattr(self, f"has_{operation.name}_permission")(request):
+            raise PermissionDenied
+        product = self.get_queryset(request).select_related("stock").filter(pk=unquote(object_id)).first()
+        if product is None:
+            raise Http404(f"No product with the id {object_id!r}.")
+        change_url = reverse(f"{self.admin_site.name}:catalog_product_change", args=[product.pk])
+        form = operation.form_class(request.POST if request.method == "POST" else None)
+        if form.is_bound and form.is_valid():
+            try:
+                stock = operation.service(product=product, actor=request.user, **form.service_kwargs())
+            except ShopError as error:
+                messages.error(request, str(error))
+            else:
+                messages.success(request, f"{operation.done} {product}: now {_stock_summary(stock)}.")
+                return redirect(change_url)
+        return admin_page(
+            self,
+            request,
+            "admin/catalog/product/stock_form.html",
+            {
+                "title": operation.title,
+                "original": product,
+                "stock": _stock(product),
+                "form": form,
+                "submit_label": operation.title,
+                "cancel_url": change_url,
+            },
+        )
+
+    def _stock_action(self, request, queryset, operation: StockOperation):
+        """The page asking, per selected product, what to record; then the service for each.
+
+        A product the service refuses gets its own error message; the others go ahead.
+        """
+        products = list(queryset.select_related("stock"))
+        data = request.POST if "apply" in request.POST else None
+        formset = operation.formset_class(data, objects=products, prefix="rows")
+        if formset.is_bound and formset.is_valid():
+            done = 0
+            for product, form in formset.rows:
+                try:
+                    operation.service(product=product, actor=request.user, **form.service_kwargs())
+                except ShopError as error:
+                    messages.error(request, refusal_message(product, error))
+                else:
+                    done += 1
+            if done:
+                messages.success(request, f"{operation.done} {done} product{'' if done == 1 else 's'}.")
+            return None
+        return admin_page(
+            self,
+            request,
+            "admin/catalog/product/stock_selected.html",
+            {
+                "title": f"{operation.title}: {len(products)} product{'' if len(products) == 1 else 's'}",
+                "formset": formset,
+                "objects": products,
+                "action_name": f"{operation.name}_stock_selected",
+                "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+                "submit_label": operation.title,
+                "cancel_url": request.get_full_path(),
+            },
+        )
 
     def get_deleted_objects(self, objs, request):
         deleted, model_count, perms_needed, protected = super().get_deleted_objects(objs, request)
@@ -189,7 +352,7 @@ class ProductAdmin(ProtectedFirstMixin, admin.ModelAdmin):
 
 
 @admin.register(Stock)
-class StockAdmin(admin.ModelAdmin):
+class StockAdmin(ActionPermissionMixin, admin.ModelAdmin):
     """Quantities are read-only here; only the low-stock threshold may be edited."""
 
     list_display = ["product", "on_hand", "allocated", "available", "low_stock_threshold", "updated_at"]
@@ -217,7 +380,7 @@ class StockAdmin(admin.ModelAdmin):
 
 
 @admin.register(StockMovement)
-class StockMovementAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class StockMovementAdmin(ActionPermissionMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     """The stock ledger: written by the stock services only."""
 
     list_display = [
@@ -236,6 +399,23 @@ class StockMovementAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     search_fields = ["product__name", "product__sku", "order_number"]
     date_hierarchy = "created_at"
     ordering = ["-created_at", "-id"]
+    fields = [
+        "created_at",
+        "product",
+        "kind",
+        "reason",
+        "on_hand_delta",
+        "allocated_delta",
+        "order_number",
+        "actor_name",
+        "note",
+    ]
+    readonly_fields = ["actor_name"]
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("product", "actor")
+
+    @admin.display(description="by")
+    def actor_name(self, obj):
+        # The name, not a link: staff accounts' pages are for superusers only.
+        return obj.actor.get_username() if obj.actor else None

@@ -28,7 +28,12 @@ class ProductQuerySet(models.QuerySet):
         )
 
     def out_of_stock(self):
-        return self.filter(stock__on_hand__lte=F("stock__allocated"))
+        """Products with nothing available, including those that never had a stock row."""
+        return self.filter(Q(stock__isnull=True) | Q(stock__on_hand__lte=F("stock__allocated")))
+
+    def in_stock(self):
+        """Products neither low nor out: more available than their low-stock threshold."""
+        return self.filter(stock__on_hand__gt=F("stock__allocated") + F("stock__low_stock_threshold"))
 
 
 class Product(models.Model):

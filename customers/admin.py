@@ -9,6 +9,7 @@ from customers.models import Address, Customer
 from orders.admin import CustomerOrderInline
 from payments.admin import PaymentMethodInline
 from shop.admin_tools import (
+    ActionPermissionMixin,
     OneDefaultPerCustomerForm,
     OneDefaultPerCustomerFormSet,
     ProtectedFirstMixin,
@@ -60,7 +61,7 @@ class AddressInline(admin.TabularInline):
 
 
 @admin.register(Customer)
-class CustomerAdmin(ProtectedFirstMixin, admin.ModelAdmin):
+class CustomerAdmin(ActionPermissionMixin, ProtectedFirstMixin, admin.ModelAdmin):
     form = CustomerForm
     list_display = ["name", "email", "phone", "order_count", "created_at"]
     search_fields = ["first_name", "last_name", "email", "phone"]
@@ -91,7 +92,7 @@ class CustomerAdmin(ProtectedFirstMixin, admin.ModelAdmin):
 
 
 @admin.register(Address)
-class AddressAdmin(admin.ModelAdmin):
+class AddressAdmin(ActionPermissionMixin, admin.ModelAdmin):
     form = AddressForm
     list_display = [
         "line1",

@@ -178,10 +178,13 @@ class ActionPermissionMixin:
 
     def changelist_view(self, request, extra_context=None):
         action = request.POST.get("action") if request.method == "POST" else None
-        if action and action not in self.get_actions(request):
-            # _get_base_actions(): every action of this admin, before the permission filter.
-            if any(name == action for _, name, _ in self._get_base_actions()):
-                raise PermissionDenied
+        # _get_base_actions(): every action of this admin, before the permission filter.
+        if (
+            action
+            and action not in self.get_actions(request)
+            and any(name == action for _, name, _ in self._get_base_actions())
+        ):
+            raise PermissionDenied
         return super().changelist_view(request, extra_context)
 
 
@@ -223,6 +226,11 @@ class ObjectRowForm(forms.Form):
     def __init__(self, *args, obj=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.obj = obj
+        for field in self.fields.values():
+            # A row has no room for help under each input: it becomes the input's tooltip.
+            if field.help_text:
+                field.widget.attrs.setdefault("title", field.help_text)
+                field.help_text = ""
 
 
 class ObjectRowsFormSet(forms.BaseFormSet):
