@@ -15,6 +15,7 @@ from django.utils.html import format_html, format_html_join
 from catalog import services
 from catalog.forms import AdjustStockForm, AdjustStockFormSet, ReceiveStockForm, ReceiveStockFormSet
 from catalog.models import Product, ProductType, Stock, StockMovement
+from shop.admin_perf import EstimatedCountPaginator
 from shop.admin_tools import (
     ActionPermissionMixin,
     ChangedFieldsOnlyFormSet,
@@ -399,6 +400,8 @@ class StockMovementAdmin(ActionPermissionMixin, ReadOnlyAdminMixin, admin.ModelA
     search_fields = ["product__name", "product__sku", "order_number"]
     date_hierarchy = "created_at"
     ordering = ["-created_at", "-id"]
+    show_full_result_count = False
+    paginator = EstimatedCountPaginator
     fields = [
         "created_at",
         "product",

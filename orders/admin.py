@@ -23,7 +23,9 @@ from orders.forms import (
     ShipOrderFormSet,
 )
 from orders.models import Order, OrderEvent, OrderLine, OrderStatus, Shipment
+from orders.selectors import order_search
 from payments.admin import PaymentInline, can_see_payment_methods
+from shop.admin_perf import EstimatedCountPaginator
 from shop.admin_tools import (
     ActionPermissionMixin,
     ChangedFieldsOnlyFormSet,
@@ -262,6 +264,9 @@ class OrderAdmin(ActionPermissionMixin, admin.ModelAdmin):
         "shipment__tracking_number",
     ]
     ordering = ["-created_at", "-id"]
+    # A million orders: no full count, estimates for big lists, searches through indexes.
+    show_full_result_count = False
+    paginator = EstimatedCountPaginator
     fieldsets = [
         (None, {"fields": ["number", "customer_link", "status", "created_at", "paid_at", "cancelled_at"]}),
         ("Shipment", {"fields": ["carrier", "tracking_number", "shipped_at", "delivered_at"]}),
@@ -293,6 +298,9 @@ class OrderAdmin(ActionPermissionMixin, admin.ModelAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("customer", "shipment")
+
+    def get_search_results(self, request, queryset, search_term):
+        return order_search(queryset, search_term), False
 
     def get_list_display(self, request):
         columns = super().get_list_display(request)
@@ -535,6 +543,8 @@ class OrderLineAdmin(ActionPermissionMixin, ReadOnlyAdminMixin, admin.ModelAdmin
     search_fields = ["order__number", "sku", "product_name"]
     date_hierarchy = "order__created_at"
     ordering = ["-order__created_at", "order_id", "id"]
+    show_full_result_count = False
+    paginator = EstimatedCountPaginator
     fields = ["order", "product", "product_name", "sku", "unit_price", "quantity", "line_total"]
 
     def get_queryset(self, request):
@@ -570,6 +580,8 @@ class ShipmentAdmin(ActionPermissionMixin, admin.ModelAdmin):
     search_fields = ["tracking_number", "order__number", "order__customer__email"]
     date_hierarchy = "shipped_at"
     ordering = ["-shipped_at", "-id"]
+    show_full_result_count = False
+    paginator = EstimatedCountPaginator
     fields = ["order", "carrier", "tracking_number", "status", "shipped_at", "delivered_at"]
     readonly_fields = ["order", "status", "shipped_at", "delivered_at"]
 
@@ -604,6 +616,8 @@ class OrderEventAdmin(ActionPermissionMixin, PaymentEventsMaskedMixin, ReadOnlyA
     search_fields = ["order__number", "message"]
     date_hierarchy = "created_at"
     ordering = ["-created_at", "-id"]
+    show_full_result_count = False
+    paginator = EstimatedCountPaginator
     fields = ["order", "kind", "from_status", "to_status", "message", "actor_name", "created_at"]
     readonly_fields = ["actor_name", "message_without_payments"]
 

@@ -80,7 +80,7 @@ class Order(models.Model):
     )
     payment_method_label = models.CharField(max_length=150, blank=True)
 
-    created_at = models.DateTimeField("placed at", auto_now_add=True, db_index=True)
+    created_at = models.DateTimeField("placed at", auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     paid_at = models.DateTimeField(null=True, blank=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
@@ -96,7 +96,10 @@ class Order(models.Model):
             ("view_revenue", "Can see revenue figures"),
         ]
         indexes = [
-            models.Index(fields=["status", "-created_at"], name="order_status_created_idx"),
+            # The lists' order (newest first, id as tie-break), whole and per status: a page of
+            # a million orders reads 100 index entries instead of sorting the table.
+            models.Index(fields=["-created_at", "-id"], name="order_created_idx"),
+            models.Index(fields=["status", "-created_at", "-id"], name="order_status_created_idx"),
             models.Index(fields=["customer", "-created_at"], name="order_customer_idx"),
         ]
         constraints = [

@@ -7,84 +7,188 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('customers', '0001_initial'),
+        ("customers", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='OrderEvent',
+            name="OrderEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('placed', 'Placed'), ('payment_captured', 'Payment captured'), ('paid', 'Paid'), ('shipped', 'Shipped'), ('delivered', 'Delivered'), ('cancelled', 'Cancelled'), ('refunded', 'Refunded'), ('note', 'Note')], max_length=20)),
-                ('from_status', models.CharField(blank=True, choices=[('placed', 'Placed'), ('paid', 'Paid'), ('shipped', 'Shipped'), ('delivered', 'Delivered'), ('cancelled', 'Cancelled')], max_length=12)),
-                ('to_status', models.CharField(blank=True, choices=[('placed', 'Placed'), ('paid', 'Paid'), ('shipped', 'Shipped'), ('delivered', 'Delivered'), ('cancelled', 'Cancelled')], max_length=12)),
-                ('message', models.TextField(blank=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("placed", "Placed"),
+                            ("payment_captured", "Payment captured"),
+                            ("paid", "Paid"),
+                            ("shipped", "Shipped"),
+                            ("delivered", "Delivered"),
+                            ("cancelled", "Cancelled"),
+                            ("refunded", "Refunded"),
+                            ("note", "Note"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "from_status",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("placed", "Placed"),
+                            ("paid", "Paid"),
+                            ("shipped", "Shipped"),
+                            ("delivered", "Delivered"),
+                            ("cancelled", "Cancelled"),
+                        ],
+                        max_length=12,
+                    ),
+                ),
+                (
+                    "to_status",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("placed", "Placed"),
+                            ("paid", "Paid"),
+                            ("shipped", "Shipped"),
+                            ("delivered", "Delivered"),
+                            ("cancelled", "Cancelled"),
+                        ],
+                        max_length=12,
+                    ),
+                ),
+                ("message", models.TextField(blank=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
             ],
             options={
-                'ordering': ['created_at', 'id'],
+                "ordering": ["created_at", "id"],
             },
         ),
         migrations.CreateModel(
-            name='OrderLine',
+            name="OrderLine",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('product_name', models.CharField(max_length=200)),
-                ('sku', models.CharField(max_length=64, verbose_name='SKU')),
-                ('unit_price', shop.money.MoneyField(decimal_places=2, max_digits=12)),
-                ('quantity', models.IntegerField()),
-                ('line_total', shop.money.MoneyField(decimal_places=2, max_digits=12)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("product_name", models.CharField(max_length=200)),
+                ("sku", models.CharField(max_length=64, verbose_name="SKU")),
+                ("unit_price", shop.money.MoneyField(decimal_places=2, max_digits=12)),
+                ("quantity", models.IntegerField()),
+                ("line_total", shop.money.MoneyField(decimal_places=2, max_digits=12)),
             ],
             options={
-                'ordering': ['order_id', 'id'],
+                "ordering": ["order_id", "id"],
             },
         ),
         migrations.CreateModel(
-            name='Shipment',
+            name="Shipment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('carrier', models.CharField(max_length=50)),
-                ('tracking_number', models.CharField(db_index=True, max_length=100)),
-                ('status', models.CharField(choices=[('in_transit', 'In transit'), ('delivered', 'Delivered')], default='in_transit', max_length=12)),
-                ('shipped_at', models.DateTimeField()),
-                ('delivered_at', models.DateTimeField(blank=True, null=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("carrier", models.CharField(max_length=50)),
+                ("tracking_number", models.CharField(db_index=True, max_length=100)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("in_transit", "In transit"), ("delivered", "Delivered")],
+                        default="in_transit",
+                        max_length=12,
+                    ),
+                ),
+                ("shipped_at", models.DateTimeField()),
+                ("delivered_at", models.DateTimeField(blank=True, null=True)),
             ],
             options={
-                'ordering': ['-shipped_at', '-id'],
+                "ordering": ["-shipped_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='Order',
+            name="Order",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('number', models.CharField(editable=False, max_length=32, null=True, unique=True)),
-                ('status', models.CharField(choices=[('placed', 'Placed'), ('paid', 'Paid'), ('shipped', 'Shipped'), ('delivered', 'Delivered'), ('cancelled', 'Cancelled')], default='placed', max_length=12)),
-                ('currency', shop.money.CurrencyField(default=shop.money.default_currency, max_length=3)),
-                ('subtotal', shop.money.MoneyField(decimal_places=2, default=0, max_digits=12)),
-                ('shipping_cost', shop.money.MoneyField(decimal_places=2, default=0, max_digits=12)),
-                ('total', shop.money.MoneyField(decimal_places=2, default=0, max_digits=12)),
-                ('shipping_name', models.CharField(blank=True, max_length=200)),
-                ('shipping_line1', models.CharField(blank=True, max_length=200, verbose_name='shipping address line 1')),
-                ('shipping_line2', models.CharField(blank=True, max_length=200, verbose_name='shipping address line 2')),
-                ('shipping_city', models.CharField(blank=True, max_length=100)),
-                ('shipping_state', models.CharField(blank=True, max_length=100, verbose_name='shipping state / region')),
-                ('shipping_postal_code', models.CharField(blank=True, max_length=20)),
-                ('shipping_country', django_countries.fields.CountryField(blank=True, max_length=2)),
-                ('shipping_phone', models.CharField(blank=True, max_length=32)),
-                ('payment_method_label', models.CharField(blank=True, max_length=150)),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True, verbose_name='placed at')),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('paid_at', models.DateTimeField(blank=True, null=True)),
-                ('cancelled_at', models.DateTimeField(blank=True, null=True)),
-                ('customer', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='orders', to='customers.customer')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("number", models.CharField(editable=False, max_length=32, null=True, unique=True)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("placed", "Placed"),
+                            ("paid", "Paid"),
+                            ("shipped", "Shipped"),
+                            ("delivered", "Delivered"),
+                            ("cancelled", "Cancelled"),
+                        ],
+                        default="placed",
+                        max_length=12,
+                    ),
+                ),
+                ("currency", shop.money.CurrencyField(default=shop.money.default_currency, max_length=3)),
+                ("subtotal", shop.money.MoneyField(decimal_places=2, default=0, max_digits=12)),
+                ("shipping_cost", shop.money.MoneyField(decimal_places=2, default=0, max_digits=12)),
+                ("total", shop.money.MoneyField(decimal_places=2, default=0, max_digits=12)),
+                ("shipping_name", models.CharField(blank=True, max_length=200)),
+                (
+                    "shipping_line1",
+                    models.CharField(blank=True, max_length=200, verbose_name="shipping address line 1"),
+                ),
+                (
+                    "shipping_line2",
+                    models.CharField(blank=True, max_length=200, verbose_name="shipping address line 2"),
+                ),
+                ("shipping_city", models.CharField(blank=True, max_length=100)),
+                (
+                    "shipping_state",
+                    models.CharField(blank=True, max_length=100, verbose_name="shipping state / region"),
+                ),
+                ("shipping_postal_code", models.CharField(blank=True, max_length=20)),
+                ("shipping_country", django_countries.fields.CountryField(blank=True, max_length=2)),
+                ("shipping_phone", models.CharField(blank=True, max_length=32)),
+                ("payment_method_label", models.CharField(blank=True, max_length=150)),
+                (
+                    "created_at",
+                    models.DateTimeField(auto_now_add=True, db_index=True, verbose_name="placed at"),
+                ),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("paid_at", models.DateTimeField(blank=True, null=True)),
+                ("cancelled_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "customer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="orders",
+                        to="customers.customer",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
-                'permissions': [('ship_order', 'Can mark orders shipped'), ('deliver_order', 'Can mark orders delivered'), ('cancel_order', 'Can cancel orders'), ('view_revenue', 'Can see revenue figures')],
+                "ordering": ["-created_at", "-id"],
+                "permissions": [
+                    ("ship_order", "Can mark orders shipped"),
+                    ("deliver_order", "Can mark orders delivered"),
+                    ("cancel_order", "Can cancel orders"),
+                    ("view_revenue", "Can see revenue figures"),
+                ],
             },
         ),
     ]

@@ -8,93 +8,165 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('catalog', '0001_initial'),
-        ('orders', '0001_initial'),
-        ('payments', '0001_initial'),
+        ("catalog", "0001_initial"),
+        ("orders", "0001_initial"),
+        ("payments", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='order',
-            name='payment_method',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='orders', to='payments.paymentmethod'),
+            model_name="order",
+            name="payment_method",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="orders",
+                to="payments.paymentmethod",
+            ),
         ),
         migrations.AddField(
-            model_name='orderevent',
-            name='actor',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="orderevent",
+            name="actor",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='orderevent',
-            name='order',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='events', to='orders.order'),
+            model_name="orderevent",
+            name="order",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="events", to="orders.order"
+            ),
         ),
         migrations.AddField(
-            model_name='orderline',
-            name='order',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='lines', to='orders.order'),
+            model_name="orderline",
+            name="order",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="lines", to="orders.order"
+            ),
         ),
         migrations.AddField(
-            model_name='orderline',
-            name='product',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='order_lines', to='catalog.product'),
+            model_name="orderline",
+            name="product",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT, related_name="order_lines", to="catalog.product"
+            ),
         ),
         migrations.AddField(
-            model_name='shipment',
-            name='order',
-            field=models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='shipment', to='orders.order'),
+            model_name="shipment",
+            name="order",
+            field=models.OneToOneField(
+                on_delete=django.db.models.deletion.CASCADE, related_name="shipment", to="orders.order"
+            ),
         ),
         migrations.AddIndex(
-            model_name='order',
-            index=models.Index(fields=['status', '-created_at'], name='order_status_created_idx'),
+            model_name="order",
+            index=models.Index(fields=["status", "-created_at"], name="order_status_created_idx"),
         ),
         migrations.AddIndex(
-            model_name='order',
-            index=models.Index(fields=['customer', '-created_at'], name='order_customer_idx'),
+            model_name="order",
+            index=models.Index(fields=["customer", "-created_at"], name="order_customer_idx"),
         ),
         migrations.AddConstraint(
-            model_name='order',
-            constraint=models.CheckConstraint(condition=models.Q(('status__in', ['placed', 'paid', 'shipped', 'delivered', 'cancelled'])), name='order_status_valid'),
+            model_name="order",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("status__in", ["placed", "paid", "shipped", "delivered", "cancelled"])),
+                name="order_status_valid",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='order',
-            constraint=models.CheckConstraint(condition=models.Q(('shipping_cost__gte', 0), ('subtotal__gte', 0)), name='order_amounts_not_negative'),
+            model_name="order",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("shipping_cost__gte", 0), ("subtotal__gte", 0)),
+                name="order_amounts_not_negative",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='order',
-            constraint=models.CheckConstraint(condition=models.Q(('total', django.db.models.functions.math.Round(django.db.models.expressions.CombinedExpression(models.F('subtotal'), '+', models.F('shipping_cost')), 2))), name='order_total_is_subtotal_plus_shipping', violation_error_message='The total must equal the subtotal plus shipping.'),
+            model_name="order",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    (
+                        "total",
+                        django.db.models.functions.math.Round(
+                            django.db.models.expressions.CombinedExpression(
+                                models.F("subtotal"), "+", models.F("shipping_cost")
+                            ),
+                            2,
+                        ),
+                    )
+                ),
+                name="order_total_is_subtotal_plus_shipping",
+                violation_error_message="The total must equal the subtotal plus shipping.",
+            ),
         ),
         migrations.AddIndex(
-            model_name='orderevent',
-            index=models.Index(fields=['order', 'created_at'], name='order_event_order_idx'),
+            model_name="orderevent",
+            index=models.Index(fields=["order", "created_at"], name="order_event_order_idx"),
         ),
         migrations.AddConstraint(
-            model_name='orderline',
-            constraint=models.UniqueConstraint(fields=('order', 'product'), name='order_line_product_once'),
+            model_name="orderline",
+            constraint=models.UniqueConstraint(fields=("order", "product"), name="order_line_product_once"),
         ),
         migrations.AddConstraint(
-            model_name='orderline',
-            constraint=models.CheckConstraint(condition=models.Q(('quantity__gt', 0)), name='order_line_quantity_positive', violation_error_message='The quantity must be at least 1.'),
+            model_name="orderline",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("quantity__gt", 0)),
+                name="order_line_quantity_positive",
+                violation_error_message="The quantity must be at least 1.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='orderline',
-            constraint=models.CheckConstraint(condition=models.Q(('unit_price__gte', 0)), name='order_line_price_not_negative'),
+            model_name="orderline",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("unit_price__gte", 0)), name="order_line_price_not_negative"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='orderline',
-            constraint=models.CheckConstraint(condition=models.Q(('line_total', django.db.models.functions.math.Round(django.db.models.expressions.CombinedExpression(models.F('unit_price'), '*', models.F('quantity')), 2))), name='order_line_total_is_price_times_quantity'),
+            model_name="orderline",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    (
+                        "line_total",
+                        django.db.models.functions.math.Round(
+                            django.db.models.expressions.CombinedExpression(
+                                models.F("unit_price"), "*", models.F("quantity")
+                            ),
+                            2,
+                        ),
+                    )
+                ),
+                name="order_line_total_is_price_times_quantity",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='shipment',
-            constraint=models.CheckConstraint(condition=models.Q(('delivered_at__isnull', True), ('delivered_at__gte', models.F('shipped_at')), _connector='OR'), name='shipment_delivered_after_shipped'),
+            model_name="shipment",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("delivered_at__isnull", True),
+                    ("delivered_at__gte", models.F("shipped_at")),
+                    _connector="OR",
+                ),
+                name="shipment_delivered_after_shipped",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='shipment',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('delivered_at__isnull', True), ('status', 'in_transit')), models.Q(('delivered_at__isnull', False), ('status', 'delivered')), _connector='OR'), name='shipment_status_matches_delivery'),
+            model_name="shipment",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("delivered_at__isnull", True), ("status", "in_transit")),
+                    models.Q(("delivered_at__isnull", False), ("status", "delivered")),
+                    _connector="OR",
+                ),
+                name="shipment_status_matches_delivery",
+            ),
         ),
     ]
