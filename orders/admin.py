@@ -338,9 +338,20 @@ class OrderAdmin(ActionPermissionMixin, admin.ModelAdmin):
         # Orders are placed through orders.services.order_place (stock allocation, snapshots).
         return False
 
-    def has_delete_permission(self, request, obj=None):
-        # An open order holds allocated stock; deleting the row would never give it back.
-        return False
+    def get_deleted_objects(self, objs, request):
+        # Lines, shipment, events and payments belong to the order and go with it: whoever may
+        # delete orders needs no separate right to delete those (no one edits them here).
+        deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
+        if self.has_delete_permission(request):
+            perms_needed = set()
+        return deleted, counts, perms_needed, protected
+
+    def delete_model(self, request, obj):
+        # Open orders give their allocated stock back first (orders_delete), with the user as actor.
+        obj.delete(actor=request.user)
+
+    def delete_queryset(self, request, queryset):
+        queryset.delete(actor=request.user)
 
     def save_model(self, request, obj, form, change):
         # Every order field is read-only here (only inlines such as the shipment are edited),
