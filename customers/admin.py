@@ -1,11 +1,13 @@
 import re
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.db.models import Count, OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce, Lower
+from django.template.response import TemplateResponse
 
 from customers.models import Address, Customer
+from customers.services import customer_anonymize
 from orders.admin import CustomerOrderInline
 from orders.models import Order
 from payments.admin import PaymentMethodInline
@@ -17,6 +19,7 @@ from shop.admin_tools import (
     ProtectedFirstMixin,
     constraint_message,
 )
+from shop.exceptions import ShopError
 
 PHONE_CHARACTERS = re.compile(r"[\d\s()+.-]+")
 ADDRESS_DEFAULTS = {
@@ -74,6 +77,39 @@ class CustomerAdmin(ActionPermissionMixin, ProtectedFirstMixin, admin.ModelAdmin
     fields = ["first_name", "last_name", "email", "phone", "created_at", "updated_at"]
     readonly_fields = ["created_at", "updated_at"]
     inlines = [AddressInline, PaymentMethodInline, CustomerOrderInline]
+    actions = ["anonymize_selected"]
+
+    def has_anonymize_permission(self, request):
+        return request.user.has_perm("customers.anonymize_customer")
+
+    @admin.action(permissions=["anonymize"], description="Anonymize selected customers (erase personal data)")
+    def anonymize_selected(self, request, queryset):
+        """Confirm first; then erase each customer's personal data through the service."""
+        if request.POST.get("confirm") != "yes":
+            return TemplateResponse(
+                request,
+                "admin/customers/customer/anonymize_confirm.html",
+                {
+                    **self.admin_site.each_context(request),
+                    "title": "Anonymize customers",
+                    "opts": self.model._meta,
+                    "customers": queryset.annotate(order_total=Count("orders")),
+                    "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+                },
+            )
+        done = 0
+        for customer in queryset.order_by("pk"):
+            label = f"#{customer.pk}"
+            try:
+                customer_anonymize(customer=customer, actor=request.user)
+            except ShopError as error:
+                messages.error(request, f"Customer {label}: {error}")
+            else:
+                done += 1
+                self.log_change(request, customer, "Anonymized: personal data erased.")
+        if done:
+            messages.success(request, f"{done} customer(s) anonymized; their orders were kept.")
+        return None
 
     def get_queryset(self, request):
         # A subquery per shown row (100 a page), not a GROUP BY over every order of every customer.

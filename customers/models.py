@@ -37,6 +37,7 @@ class Customer(models.Model):
 
     class Meta:
         ordering = ["last_name", "first_name", "id"]
+        permissions = [("anonymize_customer", "Can anonymize customers (erase personal data)")]
         constraints = [
             models.UniqueConstraint(
                 fields=["email_key"],

@@ -138,7 +138,7 @@ ACTIONS = {
         "mark_delivered": {SHIPPING, MANAGER},
         "cancel_selected": {CUSTOMER_SERVICE, MANAGER},
     },
-    Customer: {"delete_selected": {MANAGER}},
+    Customer: {"delete_selected": {MANAGER}, "anonymize_selected": {CUSTOMER_SERVICE, MANAGER}},
     Address: {"delete_selected": {CUSTOMER_SERVICE, MANAGER}},
     PaymentMethod: {"delete_selected": {CUSTOMER_SERVICE, MANAGER}},
     ProductType: {},
