@@ -8,7 +8,7 @@ PORT ?= 8000
 REQS := requirements-dev.txt $(if $(filter mysql%,$(DATABASE_URL)),requirements-mysql.txt)
 STAMP := $(VENV)/.installed-$(if $(filter mysql%,$(DATABASE_URL)),mysql,base)
 
-.PHONY: install run serve test lint format migrate demo clean
+.PHONY: install run serve test lint format migrate demo bench clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,15 @@ serve: install
 
 test: install
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# Benchmarks (bench/README.md), PostgreSQL only: a scratch database <name>_bench is created next
+# to DATABASE_URL's and dropped afterwards. BENCH_ARGS="--orders 100000 -k seed" to choose.
+bench: install
+	@case "$(DATABASE_URL)" in postgres://*|postgresql://*|pgsql://*) ;; *) \
+		echo "make bench runs on PostgreSQL only: set DATABASE_URL, e.g." >&2; \
+		echo "  DATABASE_URL=postgres://postgres@127.0.0.1:5432/shop make bench" >&2; \
+		exit 2;; esac
+	$(PY) -m bench.run $(BENCH_ARGS)
 
 lint: install
 	$(PY) -m ruff check .

@@ -68,6 +68,7 @@ class Command(BaseCommand):
             f"{options['customers']:,} customers, {options['products']:,} products, "
             f"{options['orders']:,} orders, seed {options['seed']}."
         )
+        self.stdout.flush()
         try:
             report = seed_scale(
                 customers=options["customers"],
@@ -92,8 +93,11 @@ class Command(BaseCommand):
                 self.stdout.write(f"  {label:<{width}}  {count:>12,}")
             self.stdout.write(
                 f"{report.rows:,} rows in {report.seconds:.1f} s: {report.rows_per_second:,.0f} rows/s "
-                f"({report.write_seconds:.1f} s writing, {report.statements:,} statements)."
+                f"({report.write_seconds:.1f} s writing or waiting for writes, "
+                f"{report.statements:,} statements)."
             )
+            phases = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in report.phases.items())
+            self.stdout.write(f"  {phases}")
         totals = report.totals
         self.stdout.write(
             f"Now {totals['customers']:,} customers, {totals['products']:,} products, "

@@ -1,0 +1,252 @@
+"""`manage.py seed_scale`: realistic data at scale that keeps every rule the services keep."""
+
+import datetime
+from collections import Counter, defaultdict
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.db import connection, transaction
+
+from catalog.models import Product, ProductType, Stock, StockMovement
+from catalog.services import product_create
+from customers.models import Address, Customer
+from orders.models import Order, OrderEvent, OrderLine, OrderStatus, Shipment
+from orders.services import order_deliver, order_number_for, order_place, order_ship
+from payments.models import Payment, PaymentMethod
+from payments.services import payment_capture
+from shop import scale
+from shop.integrity import find_violations
+from shop.scale import SeedRefused, digest, seed_scale
+from shop.validators import contains_card_number
+from tests.factories import AddressFactory, CustomerFactory
+
+pytestmark = pytest.mark.django_db
+
+NOW = datetime.datetime(2026, 11, 27, tzinfo=datetime.UTC)
+# 300 orders over 30 days: enough recent ones that every status turns up.
+SMALL = {"customers": 50, "products": 30, "orders": 300, "days": 30, "now": NOW, "seed": 1}
+
+S = OrderStatus
+EVENTS = {
+    S.PLACED: ["placed"],
+    S.PAID: ["placed", "payment_captured", "paid"],
+    S.SHIPPED: ["placed", "payment_captured", "paid", "shipped"],
+    S.DELIVERED: ["placed", "payment_captured", "paid", "shipped", "delivered"],
+}
+
+
+def seed(**overrides) -> scale.SeedReport:
+    return seed_scale(**{**SMALL, "check": True, **overrides})
+
+
+def seeded_digest(**overrides) -> str:
+    """Seed, hash every seeded table, then roll the seed back."""
+    with transaction.atomic():
+        seed(**overrides)
+        result = digest()
+        transaction.set_rollback(True)
+    return result
+
+
+def writers() -> list[str]:
+    return ["copy", "insert", "orm"] if connection.vendor == "postgresql" else ["insert", "orm"]
+
+
+def test_small_run_has_every_status_and_keeps_every_rule():
+    report = seed()
+
+    assert find_violations() == []
+    assert report.violations == []
+    assert set(Order.objects.values_list("status", flat=True)) == set(S.values)
+    assert Customer.objects.count() == 50
+    assert Product.objects.count() == 30
+    assert Order.objects.count() == 300
+    assert report.created["orders.Order"] == 300
+    assert report.rows == sum(report.created.values()) > 300
+    # Mostly delivered; the open orders are the last days' ones.
+    statuses = Counter(Order.objects.values_list("status", flat=True))
+    assert statuses[S.DELIVERED] > 150
+    oldest_open = Order.objects.filter(status__in=[S.PLACED, S.PAID]).order_by("created_at").first()
+    assert oldest_open.created_at > NOW - datetime.timedelta(days=4)
+    # Some orders were cancelled after payment, and refunded in full.
+    refunded = Payment.objects.filter(status=Payment.Status.REFUNDED)
+    assert refunded.exists()
+    assert all(p.refunded_amount == p.amount and p.order.status == S.CANCELLED for p in refunded)
+
+
+def test_every_order_has_the_rows_the_services_would_have_written():
+    seed()
+    events = defaultdict(list)
+    for order_id, kind in OrderEvent.objects.order_by("created_at", "pk").values_list("order_id", "kind"):
+        events[order_id].append(kind)
+    lines = defaultdict(dict)
+    for order_id, product_id, quantity in OrderLine.objects.values_list("order_id", "product_id", "quantity"):
+        lines[order_id][product_id] = quantity
+    ledger = defaultdict(lambda: defaultdict(dict))
+    for number, kind, product_id, on_hand, allocated in StockMovement.objects.exclude(
+        order_number=""
+    ).values_list("order_number", "kind", "product_id", "on_hand_delta", "allocated_delta"):
+        ledger[number][kind][product_id] = (on_hand, allocated)
+    payments = defaultdict(list)
+    for payment in Payment.objects.all():
+        payments[payment.order_id].append(payment)
+    shipments = {s.order_id: s for s in Shipment.objects.all()}
+
+    for order in Order.objects.all():
+        assert order.number == order_number_for(order.pk)
+        assert order.created_at < NOW
+        assert 1 <= len(lines[order.pk]) <= 5
+        allocated = {pk: (0, q) for pk, q in lines[order.pk].items()}
+        assert ledger[order.number]["allocation"] == allocated
+        paid = order.paid_at is not None
+        if order.status == S.CANCELLED:
+            cancelled = ["cancelled", "refunded"] if paid else ["cancelled"]
+            expected = [*EVENTS[S.PAID][: 3 if paid else 1], *cancelled]
+            assert events[order.pk] == expected
+            released = {pk: (0, -q) for pk, q in lines[order.pk].items()}
+            assert ledger[order.number]["release"] == released
+            assert order.pk not in shipments
+        else:
+            assert events[order.pk] == EVENTS[order.status]
+            assert "release" not in ledger[order.number]
+        if order.status in (S.SHIPPED, S.DELIVERED):
+            assert ledger[order.number]["sale"] == {pk: (-q, -q) for pk, q in lines[order.pk].items()}
+            shipment = shipments[order.pk]
+            assert shipment.shipped_at >= order.paid_at
+            assert (shipment.status == Shipment.Status.DELIVERED) == (order.status == S.DELIVERED)
+            assert shipment.tracking_number
+        else:
+            assert "sale" not in ledger[order.number]
+            assert order.pk not in shipments
+        if paid:
+            (payment,) = payments[order.pk]
+            assert payment.amount == order.total
+            assert payment.method_label == (order.payment_method_label or "Manual payment")
+            assert payment.status == ("refunded" if order.status == S.CANCELLED else "captured")
+        else:
+            assert payments[order.pk] == []
+            assert order.status in (S.PLACED, S.CANCELLED)
+
+
+def test_customers_have_one_default_address_and_method_and_no_card_numbers():
+    seed()
+    for customer in Customer.objects.prefetch_related("addresses", "payment_methods"):
+        addresses = list(customer.addresses.all())
+        assert sum(a.is_default_shipping for a in addresses) == 1
+        assert sum(a.is_default_billing for a in addresses) == 1
+        assert sum(m.is_default for m in customer.payment_methods.all()) == 1
+    labels = {m.pk: m.label for m in PaymentMethod.objects.all()}
+    for method_id, label in Order.objects.exclude(payment_method=None).values_list(
+        "payment_method_id", "payment_method_label"
+    ):
+        assert labels[method_id] == label
+    texts = [
+        *PaymentMethod.objects.values_list("gateway_token", flat=True),
+        *PaymentMethod.objects.values_list("holder_name", flat=True),
+        *Payment.objects.values_list("reference", flat=True),
+        *Shipment.objects.values_list("tracking_number", flat=True),
+        *OrderEvent.objects.values_list("message", flat=True),
+    ]
+    assert not [text for text in texts if contains_card_number(text)]
+
+
+def test_same_seed_gives_the_same_rows():
+    first = seeded_digest()
+    assert seeded_digest() == first
+    assert seeded_digest(seed=2) != first
+
+
+@pytest.mark.parametrize("method", ["insert", "orm"])
+def test_every_writer_writes_the_same_rows(method):
+    reference = seeded_digest(method="copy" if connection.vendor == "postgresql" else "insert")
+    assert seeded_digest(method=method) == reference
+
+
+def test_a_bigger_target_adds_only_the_missing_rows_and_keeps_every_rule():
+    seed(orders=200)
+    before = list(Order.objects.order_by("pk").values_list("pk", "number", "status", "total"))
+    available_before = {s.pk: s.available for s in Stock.objects.all()}
+
+    report = seed(customers=60, products=35, orders=300)
+
+    assert find_violations() == []
+    assert (Customer.objects.count(), Product.objects.count(), Order.objects.count()) == (60, 35, 300)
+    assert report.created["orders.Order"] == 100
+    assert report.created["customers.Customer"] == 10
+    assert list(Order.objects.order_by("pk").values_list("pk", "number", "status", "total")[:200]) == before
+    # The new orders took stock, and what they took was received again: availability is unchanged.
+    assert {pk: Stock.objects.get(pk=pk).available for pk in available_before} == available_before
+    assert seed(orders=300).rows == 0
+
+
+def test_seeds_on_top_of_the_demo_data():
+    call_command("loaddata", "demo", verbosity=0)
+    demo_orders = list(Order.objects.order_by("pk").values_list("pk", "status", "total"))
+
+    seed(customers=len(demo_orders) + 40, orders=len(demo_orders) + 200)
+
+    assert find_violations() == []
+    assert list(Order.objects.order_by("pk").values_list("pk", "status", "total")[: len(demo_orders)]) == (
+        demo_orders
+    )
+
+
+def test_the_shop_carries_on_after_a_seed():
+    seed()
+    customer = CustomerFactory()
+    address = AddressFactory(customer=customer, is_default_shipping=True)
+    product = product_create(
+        name="Late Arrival",
+        sku="LATE-1",
+        product_type=ProductType.objects.first(),
+        price="9.99",
+        initial_stock=5,
+    )
+    # Both a new product and a seeded one with stock to spare.
+    seeded = Product.objects.filter(stock__on_hand__gt=10, is_active=True).order_by("pk").first()
+    last_order = Order.objects.order_by("-pk").first().pk
+
+    order = order_place(customer=customer, lines=[(product, 2), (seeded, 1)], shipping_address=address)
+    payment_capture(order=order)
+    order_ship(order=order, carrier="UPS", tracking_number="1Z999AA10123456784")
+    order_deliver(order=order)
+
+    assert order.pk == last_order + 1
+    assert order.number == order_number_for(order.pk)
+    assert customer.pk > 50
+    assert find_violations() == []
+
+
+def test_a_broken_rule_saves_nothing(monkeypatch):
+    monkeypatch.setattr(scale, "find_violations", lambda: ["product 1: something is off"])
+    with pytest.raises(SeedRefused, match="something is off"):
+        seed()
+    assert not Order.objects.exists()
+    assert not Customer.objects.exists()
+    assert not Address.objects.exists()
+
+
+@pytest.mark.skipif(connection.vendor == "postgresql", reason="COPY is the default here")
+def test_copy_is_refused_off_postgresql():
+    with pytest.raises(SeedRefused, match="PostgreSQL only"):
+        seed(method="copy")
+
+
+def test_command_reports_rows_and_rate():
+    out = StringIO()
+    call_command(
+        "seed_scale",
+        "--customers=20",
+        "--products=10",
+        "--orders=50",
+        "--days=20",
+        "--now=2026-11-27",
+        "--no-progress",
+        stdout=out,
+    )
+    text = out.getvalue()
+    assert "orders.Order" in text
+    assert "rows/s" in text
+    assert "All integrity rules hold" in text
+    assert Order.objects.count() == 50
