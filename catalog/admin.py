@@ -15,6 +15,8 @@ from django.utils.html import format_html, format_html_join
 from catalog import services
 from catalog.forms import AdjustStockForm, AdjustStockFormSet, ReceiveStockForm, ReceiveStockFormSet
 from catalog.models import Product, ProductType, Stock, StockMovement
+from catalog.resources import ProductImportResource, ProductResource, StockCountResource, StockResource
+from shop.admin_import_export import ImportExportMixin
 from shop.admin_perf import EstimatedCountPaginator
 from shop.admin_tools import (
     ActionPermissionMixin,
@@ -22,6 +24,7 @@ from shop.admin_tools import (
     ProtectedFirstMixin,
     ReadOnlyAdminMixin,
     admin_page,
+    log_message,
     refusal_message,
     save_changed_fields,
 )
@@ -144,7 +147,7 @@ class StockInline(admin.TabularInline):
 
 
 @admin.register(Product)
-class ProductAdmin(ActionPermissionMixin, ProtectedFirstMixin, admin.ModelAdmin):
+class ProductAdmin(ActionPermissionMixin, ProtectedFirstMixin, ImportExportMixin, admin.ModelAdmin):
     list_display = [
         "name",
         "sku",
@@ -169,6 +172,9 @@ class ProductAdmin(ActionPermissionMixin, ProtectedFirstMixin, admin.ModelAdmin)
     readonly_fields = ["recent_movements", "created_at", "updated_at"]
     inlines = [StockInline]
     actions = ["receive_stock_selected", "adjust_stock_selected"]
+    export_resource_classes = [ProductResource]
+    import_resource_classes = [ProductImportResource]
+    import_permissions = ("catalog.add_product", "catalog.change_product")
 
     def has_receive_permission(self, request, obj=None):
         return request.user.has_perm(STOCK_OPERATIONS["receive"].permission)
@@ -235,6 +241,7 @@ class ProductAdmin(ActionPermissionMixin, ProtectedFirstMixin, admin.ModelAdmin)
             except ShopError as error:
                 messages.error(request, str(error))
             else:
+                self.log_change(request, product, log_message(operation.title, form.service_kwargs()))
                 messages.success(request, f"{operation.done} {product}: now {_stock_summary(stock)}.")
                 return redirect(change_url)
         return admin_page(
@@ -267,6 +274,7 @@ class ProductAdmin(ActionPermissionMixin, ProtectedFirstMixin, admin.ModelAdmin)
                 except ShopError as error:
                     messages.error(request, refusal_message(product, error))
                 else:
+                    self.log_change(request, product, log_message(operation.title, form.service_kwargs()))
                     done += 1
             if done:
                 messages.success(request, f"{operation.done} {done} product{'' if done == 1 else 's'}.")
@@ -353,7 +361,7 @@ class ProductAdmin(ActionPermissionMixin, ProtectedFirstMixin, admin.ModelAdmin)
 
 
 @admin.register(Stock)
-class StockAdmin(ActionPermissionMixin, admin.ModelAdmin):
+class StockAdmin(ActionPermissionMixin, ImportExportMixin, admin.ModelAdmin):
     """Quantities are read-only here; only the low-stock threshold may be edited."""
 
     list_display = ["product", "on_hand", "allocated", "available", "low_stock_threshold", "updated_at"]
@@ -362,6 +370,10 @@ class StockAdmin(ActionPermissionMixin, admin.ModelAdmin):
     ordering = ["product__name", "product_id"]
     fields = ["product", "on_hand", "allocated", "available", "low_stock_threshold", "updated_at"]
     readonly_fields = ["product", "on_hand", "allocated", "available", "updated_at"]
+    export_resource_classes = [StockResource]
+    # A stock count: each row is a stock_adjust by the importing user, shown first as a preview.
+    import_resource_classes = [StockCountResource]
+    import_permissions = ("catalog.view_stock", "catalog.adjust_stock")
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("product")

@@ -23,8 +23,10 @@ from orders.forms import (
     ShipOrderFormSet,
 )
 from orders.models import Order, OrderEvent, OrderLine, OrderStatus, Shipment
+from orders.resources import OrderResource
 from orders.selectors import order_search
 from payments.admin import PaymentInline, can_see_payment_methods
+from shop.admin_import_export import ExportMixin
 from shop.admin_perf import EstimatedCountPaginator
 from shop.admin_tools import (
     ActionPermissionMixin,
@@ -34,6 +36,7 @@ from shop.admin_tools import (
     admin_page,
     can_open,
     change_link,
+    log_message,
     refusal_message,
     save_changed_fields,
 )
@@ -241,7 +244,7 @@ class OrderEventInline(PaymentEventsMaskedMixin, ReadOnlyInlineMixin, admin.Tabu
 
 
 @admin.register(Order)
-class OrderAdmin(ActionPermissionMixin, admin.ModelAdmin):
+class OrderAdmin(ActionPermissionMixin, ExportMixin, admin.ModelAdmin):
     """Orders are placed, paid, shipped and cancelled by the order services, never edited here."""
 
     list_display = [
@@ -295,6 +298,9 @@ class OrderAdmin(ActionPermissionMixin, admin.ModelAdmin):
     ]
     inlines = [OrderLineInline, ShipmentInline, PaymentInline, OrderEventInline]
     actions = ["mark_shipped", "mark_delivered", "cancel_selected"]
+    export_resource_classes = [OrderResource]
+    # The order list's own template (its shortcut and the Export button), not import-export's.
+    import_export_change_list_template = "admin/orders/order/change_list.html"
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("customer", "shipment")
@@ -464,6 +470,7 @@ class OrderAdmin(ActionPermissionMixin, admin.ModelAdmin):
             except ShopError as error:
                 messages.error(request, str(error))
             else:
+                self.log_change(request, order, log_message(operation.title, form.service_kwargs()))
                 messages.success(request, operation.success.format(order=order, done=operation.done))
                 return redirect(change_url)
         if operation.to_status is None and request.method == "POST":
@@ -510,6 +517,7 @@ class OrderAdmin(ActionPermissionMixin, admin.ModelAdmin):
                 except ShopError as error:
                     messages.error(request, refusal_message(order, error))
                 else:
+                    self.log_change(request, order, log_message(operation.title, order_form.service_kwargs()))
                     done += 1
             if done:
                 messages.success(request, f"{done} order{'' if done == 1 else 's'} {operation.done}.")

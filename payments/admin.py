@@ -17,6 +17,7 @@ from shop.admin_tools import (
     ReadOnlyInlineMixin,
     admin_page,
     change_link,
+    log_message,
 )
 from shop.exceptions import ShopError
 from shop.money import format_money
@@ -217,6 +218,13 @@ class PaymentAdmin(ActionPermissionMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
                 messages.error(request, str(error))
             else:
                 amount = refunded.refunded_amount - refunded_before
+                self.log_change(
+                    request,
+                    refunded,
+                    log_message(
+                        "Refund", {"amount": format_money(amount, refunded.currency), **form.service_kwargs()}
+                    ),
+                )
                 messages.success(
                     request,
                     f"Refunded {format_money(amount, refunded.currency)} of order {refunded.order}'s "

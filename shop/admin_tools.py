@@ -266,3 +266,11 @@ class ObjectRowsFormSet(forms.BaseFormSet):
     def rows(self):
         """(object, form) pairs, in page order."""
         return list(zip(self.objects, self.forms, strict=True))
+
+
+def log_message(title: str, details: dict) -> str:
+    """The admin history line for a step taken through a service: what, and with which input."""
+    shown = ", ".join(
+        f"{key.replace('_', ' ')}: {value}" for key, value in details.items() if value not in ("", None)
+    )
+    return f"{title} ({shown})" if shown else title
