@@ -8,7 +8,7 @@ PORT ?= 8000
 REQS := requirements-dev.txt $(if $(filter mysql%,$(DATABASE_URL)),requirements-mysql.txt)
 STAMP := $(VENV)/.installed-$(if $(filter mysql%,$(DATABASE_URL)),mysql,base)
 
-.PHONY: install run serve test lint format migrate demo bench clean
+.PHONY: install run serve test lint format migrate demo bench soak clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -66,3 +66,9 @@ format: install
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
+
+# 10,000 operations from 8 worker processes on PostgreSQL, then every invariant checked.
+soak: install
+	@case "$(DATABASE_URL)" in postgres*) ;; *) echo "make soak needs DATABASE_URL=postgres://..."; exit 1;; esac
+	$(PY) manage.py migrate --noinput -v0
+	$(PY) -m bench.soak
