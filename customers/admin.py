@@ -93,7 +93,7 @@ class CustomerAdmin(ActionPermissionMixin, ProtectedFirstMixin, admin.ModelAdmin
                     **self.admin_site.each_context(request),
                     "title": "Anonymize customers",
                     "opts": self.model._meta,
-                    "customers": queryset.annotate(order_total=Count("orders")),
+                    "objects": queryset.annotate(order_total=Count("orders")),
                     "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
                 },
             )

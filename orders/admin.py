@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
-from django.contrib.admin.utils import unquote
+from django.contrib.admin.utils import display_for_value, unquote
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
 from django.http import Http404
 from django.shortcuts import redirect
@@ -224,7 +224,7 @@ class PaymentEventsMaskedMixin:
 
     @admin.display(description="message")
     def message_without_payments(self, obj):
-        return None if obj.kind in PAYMENT_EVENT_KINDS else obj.message
+        return "(payment details hidden)" if obj.kind in PAYMENT_EVENT_KINDS else obj.message
 
 
 class OrderEventInline(PaymentEventsMaskedMixin, ReadOnlyInlineMixin, admin.TabularInline):
@@ -240,7 +240,7 @@ class OrderEventInline(PaymentEventsMaskedMixin, ReadOnlyInlineMixin, admin.Tabu
 
     @admin.display(description="by")
     def actor_name(self, obj):
-        return obj.actor.get_username() if obj.actor else None
+        return obj.actor.get_username() if obj.actor else "system"
 
 
 @admin.register(Order)
@@ -380,12 +380,13 @@ class OrderAdmin(ActionPermissionMixin, ExportMixin, admin.ModelAdmin):
     @admin.display(description="shipped at")
     def shipped_at(self, obj):
         shipment = _shipment(obj)
-        return shipment.shipped_at if shipment else None
+        # Readonly callables are shown as str(); format them like the admin formats fields.
+        return display_for_value(shipment.shipped_at if shipment else None, self.get_empty_value_display())
 
     @admin.display(description="delivered at")
     def delivered_at(self, obj):
         shipment = _shipment(obj)
-        return shipment.delivered_at if shipment else None
+        return display_for_value(shipment.delivered_at if shipment else None, self.get_empty_value_display())
 
     @admin.display(description="total", ordering="total")
     def total_display(self, obj):
@@ -646,7 +647,7 @@ class OrderEventAdmin(ActionPermissionMixin, PaymentEventsMaskedMixin, ReadOnlyA
     @admin.display(description="by")
     def actor_name(self, obj):
         # The name, not a link: staff accounts' pages are for superusers only.
-        return obj.actor.get_username() if obj.actor else None
+        return obj.actor.get_username() if obj.actor else "system"
 
     @admin.display(description="order", ordering="order__number")
     def order_link(self, obj):
