@@ -1,0 +1,317 @@
+"""Scenario placement: orders placed per second by 8 concurrent processes, against raw psycopg.
+
+Ours: WORKERS processes (spawned: each runs `django.setup()`), each calling
+`orders.services.order_place` in a loop for SECONDS, placing 2-line orders (1 each of two
+different products, customers and products chosen at random). Two cases: spread over 1,000
+products and hot on 5 products, restocked first with `catalog.services.stock_receive` so nothing
+runs out. Baseline: the same processes running a hand-written psycopg 3 transaction that does the
+same reads and writes: the customer's default address and the products' names and prices, then
+SELECT ... FOR UPDATE of the stock rows in pk order, the availability check, one UPDATE of stock,
+INSERT order, UPDATE its number, INSERT lines, INSERT ledger rows, INSERT the event. Both retry a
+deadlock or serialization failure up to 5 times; `errors` counts what still failed (anything but
+InsufficientStock). Afterwards `shop.integrity.find_violations()` must find nothing (oversells).
+
+Standalone, on DATABASE_URL as it is (it adds orders and stock):
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/shopscale python -m bench.placement
+"""
+
+import multiprocessing
+import os
+import random
+import sys
+import time
+
+WORKERS = int(os.environ.get("BENCH_WORKERS", "8"))
+SECONDS = float(os.environ.get("BENCH_PLACEMENT_SECONDS", "20"))
+CASES = {"spread": 1000, "hot": 5}
+RESTOCK = 1_000_000
+CUSTOMER_POOL = 2000
+
+
+def database_url() -> str:
+    from django.db import connection
+
+    s = connection.settings_dict
+    auth = s["USER"] + (f":{s['PASSWORD']}" if s.get("PASSWORD") else "")
+    return f"postgres://{auth}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
+
+
+def conninfo(url: str) -> str:
+    return url.replace("postgres://", "postgresql://", 1)
+
+
+def _setup(url: str) -> None:
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    if root not in sys.path:
+        sys.path.insert(0, root)
+    os.environ["DATABASE_URL"] = url
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "shop.settings")
+    import django
+
+    django.setup()
+
+
+def _wait(start_at: float) -> None:
+    delay = start_at - time.time()
+    if delay > 0:
+        time.sleep(delay)
+
+
+def ours_worker(url, product_ids, customer_ids, start_at, seconds, seed, queue):
+    _setup(url)
+    from catalog.exceptions import InsufficientStock
+    from catalog.models import Product
+    from customers.models import Customer
+    from orders.services import order_place
+
+    products = list(Product.objects.filter(pk__in=product_ids))
+    customers = list(Customer.objects.filter(pk__in=customer_ids))
+    rng = random.Random(seed)
+    done = short = errors = 0
+    _wait(start_at)
+    deadline = start_at + seconds
+    while time.time() < deadline:
+        a, b = rng.sample(products, 2)
+        try:
+            order_place(customer=rng.choice(customers), lines=[(a, 1), (b, 1)])
+            done += 1
+        except InsufficientStock:
+            short += 1
+        except Exception as error:  # counted and reported
+            errors += 1
+            if errors <= 3:
+                print(f"ours worker error: {error!r}", file=sys.stderr)
+    queue.put((done, short, errors))
+
+
+BASELINE_SQL = {
+    "address": """SELECT a.line1, a.line2, a.city, a.state, a.postal_code, a.country,
+        c.first_name || ' ' || c.last_name, c.phone FROM customers_address a
+        JOIN customers_customer c ON c.id = a.customer_id
+        WHERE a.customer_id = %s AND a.is_default_shipping LIMIT 1""",
+    "products": "SELECT id, name, sku, price FROM catalog_product WHERE id = ANY(%s) ORDER BY id",
+    "lock": """SELECT product_id, on_hand, allocated FROM catalog_stock
+        WHERE product_id = ANY(%s) ORDER BY product_id FOR UPDATE""",
+    "allocate": """UPDATE catalog_stock SET allocated = allocated + 1, updated_at = now()
+        WHERE product_id = ANY(%s)""",
+    "order": """INSERT INTO orders_order (customer_id, status, currency, subtotal, shipping_cost,
+        total, shipping_name, shipping_line1, shipping_line2, shipping_city, shipping_state,
+        shipping_postal_code, shipping_country, shipping_phone, payment_method_label, created_at,
+        updated_at) VALUES (%s, 'placed', 'USD', %s, 0, %s, %s, %s, %s, %s, %s, %s, %s, %s, '',
+        now(), now()) RETURNING id""",
+    "number": "UPDATE orders_order SET number = %s WHERE id = %s",
+    "lines": """INSERT INTO orders_orderline (order_id, product_id, product_name, sku, unit_price,
+        quantity, line_total) SELECT %s, * FROM UNNEST(%s::bigint[], %s::varchar[], %s::varchar[],
+        %s::numeric[], %s::int[], %s::numeric[])""",
+    "ledger": """INSERT INTO catalog_stockmovement (product_id, kind, reason, on_hand_delta,
+        allocated_delta, order_number, note, created_at)
+        SELECT p, 'allocation', '', 0, 1, %s, '', now() FROM UNNEST(%s::bigint[]) AS p""",
+    "event": """INSERT INTO orders_orderevent (order_id, kind, from_status, to_status, message,
+        created_at) VALUES (%s, 'placed', '', 'placed', %s, now())""",
+}
+
+
+class Short(Exception):
+    pass
+
+
+def _baseline_order(conn, customer_id, ids):
+    with conn.transaction(), conn.cursor() as cur:
+        cur.execute(BASELINE_SQL["address"], [customer_id])
+        address = cur.fetchone()
+        cur.execute(BASELINE_SQL["products"], [ids])
+        products = cur.fetchall()
+        cur.execute(BASELINE_SQL["lock"], [ids])
+        if any(on_hand - allocated < 1 for _, on_hand, allocated in cur.fetchall()):
+            raise Short()
+        cur.execute(BASELINE_SQL["allocate"], [ids])
+        total = sum(p[3] for p in products)
+        line1, line2, city, state, postal, country, name, phone = address
+        cur.execute(
+            BASELINE_SQL["order"],
+            [customer_id, total, total, name, line1, line2, city, state, postal, country, phone or ""],
+        )
+        order_id = cur.fetchone()[0]
+        number = f"SO-{order_id:06d}"
+        cur.execute(BASELINE_SQL["number"], [number, order_id])
+        cur.execute(
+            BASELINE_SQL["lines"],
+            [
+                order_id,
+                [p[0] for p in products],
+                [p[1] for p in products],
+                [p[2] for p in products],
+                [p[3] for p in products],
+                [1 for _ in products],
+                [p[3] for p in products],
+            ],
+        )
+        cur.execute(BASELINE_SQL["ledger"], [number, ids])
+        cur.execute(BASELINE_SQL["event"], [order_id, f"{len(ids)} line(s), total {total} USD."])
+
+
+def baseline_worker(url, product_ids, customer_ids, start_at, seconds, seed, queue):
+    import psycopg
+    from psycopg import errors as pg_errors
+
+    conn = psycopg.connect(conninfo(url), autocommit=True)
+    rng = random.Random(seed)
+    done = short = errors = 0
+    _wait(start_at)
+    deadline = start_at + seconds
+    while time.time() < deadline:
+        ids = sorted(rng.sample(product_ids, 2))
+        customer_id = rng.choice(customer_ids)
+        for attempt in range(6):
+            try:
+                _baseline_order(conn, customer_id, ids)
+                done += 1
+            except Short:
+                short += 1
+            except (pg_errors.DeadlockDetected, pg_errors.SerializationFailure):
+                if attempt < 5:
+                    continue
+                errors += 1
+            except Exception as error:  # counted and reported
+                errors += 1
+                if errors <= 3:
+                    print(f"baseline worker error: {error!r}", file=sys.stderr)
+            break
+    conn.close()
+    queue.put((done, short, errors))
+
+
+def _run_workers(target, url, product_ids, customer_ids, seconds) -> dict:
+    ctx = multiprocessing.get_context("spawn")
+    queue = ctx.Queue()
+    start_at = time.time() + 8.0  # time for every process to import Django and load its rows
+    procs = [
+        ctx.Process(target=target, args=(url, product_ids, customer_ids, start_at, seconds, n, queue))
+        for n in range(WORKERS)
+    ]
+    for p in procs:
+        p.start()
+    outcomes = [queue.get() for _ in procs]
+    for p in procs:
+        p.join()
+    done = sum(o[0] for o in outcomes)
+    return {
+        "orders": done,
+        "insufficient": sum(o[1] for o in outcomes),
+        "errors": sum(o[2] for o in outcomes),
+        "orders_per_second": done / seconds,
+    }
+
+
+def prepare(products: int) -> tuple[list[int], list[int]]:
+    """The case's products (active, restocked) and a pool of customers with a shipping address."""
+    from catalog.models import Product
+    from catalog.services import stock_receive
+    from customers.models import Address
+
+    chosen = list(Product.objects.filter(is_active=True, currency="USD").order_by("pk")[:products])
+    for product in chosen:
+        stock_receive(product=product, quantity=RESTOCK if products <= 5 else 10_000, note="bench placement")
+    customer_ids = list(
+        Address.objects.filter(is_default_shipping=True)
+        .order_by("customer_id")
+        .values_list("customer_id", flat=True)[:CUSTOMER_POOL]
+    )
+    return [p.pk for p in chosen], customer_ids
+
+
+def measure(seconds: float = SECONDS) -> dict:
+    from shop.integrity import find_violations
+
+    url = database_url()
+    cases = {}
+    for case, count in CASES.items():
+        product_ids, customer_ids = prepare(count)
+        ours = _run_workers(ours_worker, url, product_ids, customer_ids, seconds)
+        base = _run_workers(baseline_worker, url, product_ids, customer_ids, seconds)
+        cases[case] = {"products": count, "ours": ours, "baseline": base}
+        print(
+            f"  placement {case}: ours {ours['orders_per_second']:.1f}/s, "
+            f"baseline {base['orders_per_second']:.1f}/s",
+            flush=True,
+        )
+    started = time.perf_counter()
+    violations = find_violations()
+    return {
+        "workers": WORKERS,
+        "seconds": seconds,
+        "cases": cases,
+        "violations": violations,
+        "integrity_check_seconds": time.perf_counter() - started,
+    }
+
+
+def print_placement(m: dict) -> None:
+    print(f"{'case':<8} {'ours/s':>8} {'base/s':>8} {'ratio':>7} {'errors o/b':>11} {'short o/b':>10}")
+    for case, c in m["cases"].items():
+        o, b = c["ours"], c["baseline"]
+        print(
+            f"{case:<8} {o['orders_per_second']:>8.1f} {b['orders_per_second']:>8.1f} "
+            f"{o['orders_per_second'] / b['orders_per_second']:>6.2f}x "
+            f"{o['errors']:>5}/{b['errors']:<5} {o['insufficient']:>4}/{b['insufficient']:<5}"
+        )
+    print(f"integrity violations (oversells etc.): {len(m['violations'])} {m['violations'][:5]}")
+
+
+def run(options):
+    """Runner entry point: on whatever the scratch database holds (seeded if it is empty)."""
+    from bench.run import Result
+    from orders.models import Order
+    from shop.scale import seed_scale
+
+    if not Order.objects.exists():
+        seed_scale(customers=10_000, products=1_000, orders=1_000, check=False)
+    m = measure()
+    print_placement(m)
+    results = []
+    for case, c in m["cases"].items():
+        o, b = c["ours"], c["baseline"]
+        results.append(
+            Result(
+                scenario=f"placement {case} ({c['products']} products)",
+                # Seconds per order, so that the ratio reads like the other rows (ours / baseline).
+                ours_seconds=1 / o["orders_per_second"],
+                baseline_seconds=1 / b["orders_per_second"],
+                ours_queries=0,
+                baseline="hand-written psycopg 3 transaction, same processes",
+                note=f"{WORKERS} processes, {m['seconds']:.0f} s each side; seconds are per order",
+                extra={
+                    "ours orders/s": round(o["orders_per_second"], 1),
+                    "baseline orders/s": round(b["orders_per_second"], 1),
+                    "errors ours/baseline": f"{o['errors']}/{b['errors']}",
+                    "violations": len(m["violations"]),
+                },
+            )
+        )
+    return results
+
+
+def main() -> int:
+    import datetime
+    import json
+
+    from bench.run import RESULTS, machine, setup_django
+
+    setup_django()
+    load_before = os.getloadavg()
+    m = measure()
+    m["load_before"] = list(load_before)
+    m["load_after"] = list(os.getloadavg())
+    m["machine"] = machine()
+    stamp = datetime.datetime.now(datetime.UTC).strftime("%Y%m%dT%H%M%SZ")
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    path = RESULTS / f"placement-{stamp}.json"
+    path.write_text(json.dumps(m, indent=2, default=str) + "\n")
+    print_placement(m)
+    print(f"load {load_before[0]:.2f} -> {os.getloadavg()[0]:.2f}; written to {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
