@@ -78,3 +78,25 @@ def test_big_lists_use_the_planner_estimate_on_postgresql(orders, monkeypatch):
     assert EstimatedCountPaginator(Order.objects.all(), 100).count >= 1
     assert EstimatedCountPaginator(Order.objects.filter(status="placed"), 100).count >= 1
     assert admin_perf.explained_rows(Order.objects.filter(status="placed")) >= 1
+
+
+def test_date_drill_down_reads_bounds_not_every_row(admin_client, orders, django_assert_max_num_queries):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    Order.objects.filter(pk=orders[0].pk).update(created_at=timezone.make_aware(dt.datetime(2024, 3, 5)))
+    page = admin_client.get("/admin/orders/order/")
+    assert page.status_code == 200
+    years = [
+        y.year for y in admin_perf.with_indexed_dates(Order.objects.all()).datetimes("created_at", "year")
+    ]
+    assert years == list(range(2024, timezone.now().year + 1))
+    page = admin_client.get("/admin/orders/order/", {"created_at__year": "2024"})
+    assert page.status_code == 200 and list(page.context["cl"].result_list) == [orders[0]]
+    months = admin_perf.with_indexed_dates(Order.objects.filter(created_at__year=2024)).datetimes(
+        "created_at", "month"
+    )
+    assert [m.month for m in months] == [3]
+    with django_assert_max_num_queries(12):
+        admin_client.get("/admin/orders/order/")
