@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "phonenumber_field",
     "django_countries",
     "axes",
+    "import_export",
     "customers",
     "catalog",
     "orders",
@@ -223,6 +224,17 @@ LOGGING = {
         "axes.apps": {"level": "WARNING"},
     },
 }
+
+# Import and export in the admin (django-import-export; shop/admin_import_export.py). Exporting a
+# list needs its model's view permission, importing its change permission unless the admin class
+# asks for more (products: add and change; stock counts: view stock and adjust stock). An import is
+# previewed before it is confirmed, and runs in one transaction that any row's error rolls back.
+IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "view"
+IMPORT_EXPORT_IMPORT_PERMISSION_CODE = "change"
+IMPORT_EXPORT_SKIP_ADMIN_CONFIRM = False
+IMPORT_EXPORT_USE_TRANSACTIONS = True
+# A control character in a name would otherwise make the whole Excel export fail.
+IMPORT_EXPORT_ESCAPE_ILLEGAL_CHARS_ON_EXPORT = True
 
 # Flat-rate shipping, free from a subtotal (amounts in SHOP_CURRENCY, as strings: never floats).
 SHOP_SHIPPING_FLAT_RATE = os.environ.get("SHOP_SHIPPING_FLAT_RATE", "7.50")

@@ -11,6 +11,7 @@ from types import SimpleNamespace
 import pytest
 from django.contrib import admin
 from django.contrib.auth.models import Permission
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -126,6 +127,15 @@ CUSTOM_PAGES = {
     (Payment, "refund", Payment): {MANAGER},
 }
 
+# Import and export pages of a list: (model, url name) -> roles that may use them.
+LIST_PAGES = {
+    (Product, "import"): {INVENTORY, MANAGER},
+    (Product, "export"): {INVENTORY, MANAGER},
+    (Stock, "import"): {INVENTORY, MANAGER},
+    (Stock, "export"): {INVENTORY, MANAGER},
+    (Order, "export"): {SHIPPING, CUSTOMER_SERVICE, MANAGER},
+}
+
 # Actions on each list -> roles that have them.
 ACTIONS = {
     Product: {
@@ -162,6 +172,8 @@ def page_table(world):
     for (model, name, target), allowed in CUSTOM_PAGES.items():
         obj = getattr(world, target) if isinstance(target, str) else world.objects[target]
         table.append((admin_url(model, name, obj.pk), allowed))
+    for (model, name), allowed in LIST_PAGES.items():
+        table.append((admin_url(model, name), allowed))
     return table
 
 
@@ -192,6 +204,8 @@ def test_a_superuser_opens_every_staff_screen(client, world):
     for model, name, target in CUSTOM_PAGES:
         obj = getattr(world, target) if isinstance(target, str) else world.objects[target]
         assert client.get(admin_url(model, name, obj.pk)).status_code == 200, name
+    for model, name in LIST_PAGES:
+        assert client.get(admin_url(model, name)).status_code == 200, (model, name)
 
 
 def _actions_on_list(client, model) -> set[str] | None:
@@ -277,6 +291,30 @@ def test_staff_screens_refuse_a_direct_post_from_roles_without_the_permission(cl
 
     assert Stock.objects.get(pk=world.objects[Product].pk).on_hand == stock_before
     assert OrderEvent.objects.count() == events_before
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_imports_refuse_a_direct_post_from_roles_without_the_permission(client, world, role):
+    log_in(client, role)
+    product = world.objects[Product]
+    stock_before = Stock.objects.get(pk=product.pk).on_hand
+    files = {
+        Product: f"sku,name\n{product.sku},Renamed\n",
+        Stock: f"sku,counted\n{product.sku},{stock_before + 1}\n",
+    }
+
+    for model, text in files.items():
+        if role in LIST_PAGES[(model, "import")]:
+            continue
+        upload = SimpleUploadedFile("file.csv", text.encode(), content_type="text/csv")
+        response = client.post(admin_url(model, "import"), {"import_file": upload, "format": "0"})
+        assert response.status_code == 403, model
+        confirmation = {"import_file_name": "file.csv", "original_file_name": "file.csv", "format": "0"}
+        assert client.post(admin_url(model, "process_import"), confirmation).status_code == 403, model
+
+    product.refresh_from_db()
+    assert product.name == "Teapot"
+    assert Stock.objects.get(pk=product.pk).on_hand == stock_before
 
 
 HREF = re.compile(r'href="(/admin/[^"?#]*)')

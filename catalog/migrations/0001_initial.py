@@ -7,7 +7,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -16,77 +15,180 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='ProductType',
+            name="ProductType",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=100, unique=True)),
-                ('description', models.TextField(blank=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=100, unique=True)),
+                ("description", models.TextField(blank=True)),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='Product',
+            name="Product",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(db_index=True, max_length=200)),
-                ('sku', models.CharField(max_length=64, unique=True, verbose_name='SKU')),
-                ('price', shop.money.MoneyField(decimal_places=2, max_digits=12)),
-                ('currency', shop.money.CurrencyField(default=shop.money.default_currency, max_length=3)),
-                ('is_active', models.BooleanField(default=True, verbose_name='active')),
-                ('description', models.TextField(blank=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('product_type', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='products', to='catalog.producttype', verbose_name='type')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(db_index=True, max_length=200)),
+                ("sku", models.CharField(max_length=64, unique=True, verbose_name="SKU")),
+                ("price", shop.money.MoneyField(decimal_places=2, max_digits=12)),
+                ("currency", shop.money.CurrencyField(default=shop.money.default_currency, max_length=3)),
+                ("is_active", models.BooleanField(default=True, verbose_name="active")),
+                ("description", models.TextField(blank=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "product_type",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="products",
+                        to="catalog.producttype",
+                        verbose_name="type",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['name', 'id'],
+                "ordering": ["name", "id"],
             },
         ),
         migrations.CreateModel(
-            name='StockMovement',
+            name="StockMovement",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('receipt', 'Receipt'), ('sale', 'Sale (shipped)'), ('adjustment', 'Adjustment'), ('return', 'Return'), ('allocation', 'Allocation'), ('release', 'Release')], max_length=20)),
-                ('reason', models.CharField(blank=True, choices=[('count', 'Stock count'), ('damaged', 'Damaged'), ('lost', 'Lost or stolen'), ('found', 'Found'), ('return', 'Customer return'), ('correction', 'Correction')], max_length=20)),
-                ('on_hand_delta', models.IntegerField(default=0, verbose_name='on hand change')),
-                ('allocated_delta', models.IntegerField(default=0, verbose_name='allocated change')),
-                ('order_number', models.CharField(blank=True, db_index=True, max_length=32)),
-                ('note', models.CharField(blank=True, max_length=500)),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('actor', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('product', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='movements', to='catalog.product')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("receipt", "Receipt"),
+                            ("sale", "Sale (shipped)"),
+                            ("adjustment", "Adjustment"),
+                            ("return", "Return"),
+                            ("allocation", "Allocation"),
+                            ("release", "Release"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "reason",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("count", "Stock count"),
+                            ("damaged", "Damaged"),
+                            ("lost", "Lost or stolen"),
+                            ("found", "Found"),
+                            ("return", "Customer return"),
+                            ("correction", "Correction"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("on_hand_delta", models.IntegerField(default=0, verbose_name="on hand change")),
+                ("allocated_delta", models.IntegerField(default=0, verbose_name="allocated change")),
+                ("order_number", models.CharField(blank=True, db_index=True, max_length=32)),
+                ("note", models.CharField(blank=True, max_length=500)),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                (
+                    "actor",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "product",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="movements",
+                        to="catalog.product",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='Stock',
+            name="Stock",
             fields=[
-                ('product', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, primary_key=True, related_name='stock', serialize=False, to='catalog.product')),
-                ('on_hand', models.IntegerField(default=0)),
-                ('allocated', models.IntegerField(default=0)),
-                ('low_stock_threshold', models.IntegerField(default=5)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
+                (
+                    "product",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        primary_key=True,
+                        related_name="stock",
+                        serialize=False,
+                        to="catalog.product",
+                    ),
+                ),
+                ("on_hand", models.IntegerField(default=0)),
+                ("allocated", models.IntegerField(default=0)),
+                ("low_stock_threshold", models.IntegerField(default=5)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
             ],
             options={
-                'verbose_name_plural': 'stock',
-                'permissions': [('receive_stock', 'Can receive stock'), ('adjust_stock', 'Can adjust stock')],
-                'constraints': [models.CheckConstraint(condition=models.Q(('on_hand__gte', 0)), name='stock_on_hand_not_negative', violation_error_message='Stock on hand cannot be negative.'), models.CheckConstraint(condition=models.Q(('allocated__gte', 0)), name='stock_allocated_not_negative', violation_error_message='Allocated stock cannot be negative.'), models.CheckConstraint(condition=models.Q(('allocated__lte', models.F('on_hand'))), name='stock_allocated_within_on_hand', violation_error_message='Allocated stock cannot exceed stock on hand.'), models.CheckConstraint(condition=models.Q(('low_stock_threshold__gte', 0)), name='stock_threshold_not_negative', violation_error_message='The low-stock threshold cannot be negative.')],
+                "verbose_name_plural": "stock",
+                "permissions": [("receive_stock", "Can receive stock"), ("adjust_stock", "Can adjust stock")],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("on_hand__gte", 0)),
+                        name="stock_on_hand_not_negative",
+                        violation_error_message="Stock on hand cannot be negative.",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("allocated__gte", 0)),
+                        name="stock_allocated_not_negative",
+                        violation_error_message="Allocated stock cannot be negative.",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("allocated__lte", models.F("on_hand"))),
+                        name="stock_allocated_within_on_hand",
+                        violation_error_message="Allocated stock cannot exceed stock on hand.",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("low_stock_threshold__gte", 0)),
+                        name="stock_threshold_not_negative",
+                        violation_error_message="The low-stock threshold cannot be negative.",
+                    ),
+                ],
             },
         ),
         migrations.AddConstraint(
-            model_name='product',
-            constraint=models.CheckConstraint(condition=models.Q(('price__gte', 0)), name='product_price_not_negative', violation_error_message='The price cannot be negative.'),
+            model_name="product",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("price__gte", 0)),
+                name="product_price_not_negative",
+                violation_error_message="The price cannot be negative.",
+            ),
         ),
         migrations.AddIndex(
-            model_name='stockmovement',
-            index=models.Index(fields=['product', '-created_at'], name='movement_product_idx'),
+            model_name="stockmovement",
+            index=models.Index(fields=["product", "-created_at"], name="movement_product_idx"),
         ),
         migrations.AddConstraint(
-            model_name='stockmovement',
-            constraint=models.CheckConstraint(condition=models.Q(('allocated_delta', 0), ('on_hand_delta', 0), _negated=True), name='movement_changes_something'),
+            model_name="stockmovement",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("allocated_delta", 0), ("on_hand_delta", 0), _negated=True),
+                name="movement_changes_something",
+            ),
         ),
     ]

@@ -8,54 +8,113 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='Customer',
+            name="Customer",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('first_name', models.CharField(max_length=100)),
-                ('last_name', models.CharField(max_length=100)),
-                ('email', models.EmailField(max_length=254)),
-                ('email_key', models.GeneratedField(db_persist=True, expression=django.db.models.functions.text.Lower('email'), output_field=models.CharField(max_length=254))),
-                ('phone', customers.fields.PhoneNumberField(blank=True, max_length=128, region=None)),
-                ('anonymized_at', models.DateTimeField(blank=True, editable=False, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("first_name", models.CharField(max_length=100)),
+                ("last_name", models.CharField(max_length=100)),
+                ("email", models.EmailField(max_length=254)),
+                (
+                    "email_key",
+                    models.GeneratedField(
+                        db_persist=True,
+                        expression=django.db.models.functions.text.Lower("email"),
+                        output_field=models.CharField(max_length=254),
+                    ),
+                ),
+                ("phone", customers.fields.PhoneNumberField(blank=True, max_length=128, region=None)),
+                ("anonymized_at", models.DateTimeField(blank=True, editable=False, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
             ],
             options={
-                'ordering': ['last_name', 'first_name', 'id'],
-                'indexes': [models.Index(fields=['last_name', 'first_name'], name='customer_name_idx')],
-                'constraints': [models.UniqueConstraint(fields=('email_key',), name='customer_email_unique_ci', violation_error_message='A customer with this email address already exists.')],
+                "ordering": ["last_name", "first_name", "id"],
+                "indexes": [models.Index(fields=["last_name", "first_name"], name="customer_name_idx")],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("email_key",),
+                        name="customer_email_unique_ci",
+                        violation_error_message="A customer with this email address already exists.",
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='Address',
+            name="Address",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('line1', models.CharField(max_length=200, verbose_name='address line 1')),
-                ('line2', models.CharField(blank=True, max_length=200, verbose_name='address line 2')),
-                ('city', models.CharField(max_length=100)),
-                ('state', models.CharField(blank=True, max_length=100, verbose_name='state / region')),
-                ('postal_code', models.CharField(max_length=20)),
-                ('country', django_countries.fields.CountryField(max_length=2)),
-                ('is_default_shipping', models.BooleanField(default=False, verbose_name='default shipping')),
-                ('is_default_billing', models.BooleanField(default=False, verbose_name='default billing')),
-                ('default_shipping_key', models.GeneratedField(db_persist=True, expression=models.Case(models.When(is_default_shipping=True, then=models.F('customer')), default=models.Value(None)), output_field=models.BigIntegerField(null=True))),
-                ('default_billing_key', models.GeneratedField(db_persist=True, expression=models.Case(models.When(is_default_billing=True, then=models.F('customer')), default=models.Value(None)), output_field=models.BigIntegerField(null=True))),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('customer', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='addresses', to='customers.customer')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("line1", models.CharField(max_length=200, verbose_name="address line 1")),
+                ("line2", models.CharField(blank=True, max_length=200, verbose_name="address line 2")),
+                ("city", models.CharField(max_length=100)),
+                ("state", models.CharField(blank=True, max_length=100, verbose_name="state / region")),
+                ("postal_code", models.CharField(max_length=20)),
+                ("country", django_countries.fields.CountryField(max_length=2)),
+                ("is_default_shipping", models.BooleanField(default=False, verbose_name="default shipping")),
+                ("is_default_billing", models.BooleanField(default=False, verbose_name="default billing")),
+                (
+                    "default_shipping_key",
+                    models.GeneratedField(
+                        db_persist=True,
+                        expression=models.Case(
+                            models.When(is_default_shipping=True, then=models.F("customer")),
+                            default=models.Value(None),
+                        ),
+                        output_field=models.BigIntegerField(null=True),
+                    ),
+                ),
+                (
+                    "default_billing_key",
+                    models.GeneratedField(
+                        db_persist=True,
+                        expression=models.Case(
+                            models.When(is_default_billing=True, then=models.F("customer")),
+                            default=models.Value(None),
+                        ),
+                        output_field=models.BigIntegerField(null=True),
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "customer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="addresses",
+                        to="customers.customer",
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'addresses',
-                'ordering': ['customer_id', 'id'],
-                'constraints': [models.UniqueConstraint(fields=('default_shipping_key',), name='address_one_default_shipping', violation_error_message='This customer already has a default shipping address.'), models.UniqueConstraint(fields=('default_billing_key',), name='address_one_default_billing', violation_error_message='This customer already has a default billing address.')],
+                "verbose_name_plural": "addresses",
+                "ordering": ["customer_id", "id"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("default_shipping_key",),
+                        name="address_one_default_shipping",
+                        violation_error_message="This customer already has a default shipping address.",
+                    ),
+                    models.UniqueConstraint(
+                        fields=("default_billing_key",),
+                        name="address_one_default_billing",
+                        violation_error_message="This customer already has a default billing address.",
+                    ),
+                ],
             },
         ),
     ]

@@ -4,14 +4,16 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('customers', '0001_initial'),
+        ("customers", "0001_initial"),
     ]
 
     operations = [
         migrations.AlterModelOptions(
-            name='customer',
-            options={'ordering': ['last_name', 'first_name', 'id'], 'permissions': [('anonymize_customer', 'Can anonymize customers (erase personal data)')]},
+            name="customer",
+            options={
+                "ordering": ["last_name", "first_name", "id"],
+                "permissions": [("anonymize_customer", "Can anonymize customers (erase personal data)")],
+            },
         ),
     ]

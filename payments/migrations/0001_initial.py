@@ -11,75 +11,258 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('customers', '0001_initial'),
-        ('orders', '0001_initial'),
+        ("customers", "0001_initial"),
+        ("orders", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='PaymentMethod',
+            name="PaymentMethod",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('card', 'Credit card'), ('paypal', 'PayPal')], max_length=10)),
-                ('brand', models.CharField(blank=True, choices=[('visa', 'Visa'), ('mastercard', 'Mastercard'), ('amex', 'American Express'), ('discover', 'Discover'), ('other', 'Other')], max_length=20)),
-                ('last4', models.CharField(blank=True, max_length=4, validators=[django.core.validators.RegexValidator('^\\d{4}$', 'Enter exactly the last four digits.')], verbose_name='last 4 digits')),
-                ('exp_month', models.PositiveSmallIntegerField(blank=True, null=True, validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(12)], verbose_name='expiry month')),
-                ('exp_year', models.PositiveSmallIntegerField(blank=True, null=True, validators=[django.core.validators.MinValueValidator(2000), django.core.validators.MaxValueValidator(2100)], verbose_name='expiry year')),
-                ('holder_name', models.CharField(blank=True, max_length=100, validators=[shop.validators.reject_card_number])),
-                ('gateway_token', models.CharField(blank=True, help_text="The payment gateway's token for this card; never the card number.", max_length=128, validators=[shop.validators.reject_card_number])),
-                ('paypal_email', models.EmailField(blank=True, max_length=254, validators=[shop.validators.reject_card_number], verbose_name='PayPal email')),
-                ('is_default', models.BooleanField(default=False, verbose_name='default')),
-                ('default_key', models.GeneratedField(db_persist=True, expression=models.Case(models.When(is_default=True, then=models.F('customer')), default=models.Value(None)), output_field=models.BigIntegerField(null=True))),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('customer', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='payment_methods', to='customers.customer')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(choices=[("card", "Credit card"), ("paypal", "PayPal")], max_length=10),
+                ),
+                (
+                    "brand",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("visa", "Visa"),
+                            ("mastercard", "Mastercard"),
+                            ("amex", "American Express"),
+                            ("discover", "Discover"),
+                            ("other", "Other"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "last4",
+                    models.CharField(
+                        blank=True,
+                        max_length=4,
+                        validators=[
+                            django.core.validators.RegexValidator(
+                                "^\\d{4}$", "Enter exactly the last four digits."
+                            )
+                        ],
+                        verbose_name="last 4 digits",
+                    ),
+                ),
+                (
+                    "exp_month",
+                    models.PositiveSmallIntegerField(
+                        blank=True,
+                        null=True,
+                        validators=[
+                            django.core.validators.MinValueValidator(1),
+                            django.core.validators.MaxValueValidator(12),
+                        ],
+                        verbose_name="expiry month",
+                    ),
+                ),
+                (
+                    "exp_year",
+                    models.PositiveSmallIntegerField(
+                        blank=True,
+                        null=True,
+                        validators=[
+                            django.core.validators.MinValueValidator(2000),
+                            django.core.validators.MaxValueValidator(2100),
+                        ],
+                        verbose_name="expiry year",
+                    ),
+                ),
+                (
+                    "holder_name",
+                    models.CharField(
+                        blank=True, max_length=100, validators=[shop.validators.reject_card_number]
+                    ),
+                ),
+                (
+                    "gateway_token",
+                    models.CharField(
+                        blank=True,
+                        help_text="The payment gateway's token for this card; never the card number.",
+                        max_length=128,
+                        validators=[shop.validators.reject_card_number],
+                    ),
+                ),
+                (
+                    "paypal_email",
+                    models.EmailField(
+                        blank=True,
+                        max_length=254,
+                        validators=[shop.validators.reject_card_number],
+                        verbose_name="PayPal email",
+                    ),
+                ),
+                ("is_default", models.BooleanField(default=False, verbose_name="default")),
+                (
+                    "default_key",
+                    models.GeneratedField(
+                        db_persist=True,
+                        expression=models.Case(
+                            models.When(is_default=True, then=models.F("customer")),
+                            default=models.Value(None),
+                        ),
+                        output_field=models.BigIntegerField(null=True),
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "customer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="payment_methods",
+                        to="customers.customer",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['customer_id', 'id'],
+                "ordering": ["customer_id", "id"],
             },
         ),
         migrations.CreateModel(
-            name='Payment',
+            name="Payment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('method_label', models.CharField(blank=True, max_length=150, validators=[shop.validators.reject_card_number])),
-                ('amount', shop.money.MoneyField(decimal_places=2, max_digits=12)),
-                ('refunded_amount', shop.money.MoneyField(decimal_places=2, default=0, max_digits=12)),
-                ('currency', shop.money.CurrencyField(default=shop.money.default_currency, max_length=3)),
-                ('status', models.CharField(choices=[('pending', 'Pending'), ('authorized', 'Authorized'), ('captured', 'Captured'), ('failed', 'Failed'), ('refunded', 'Refunded')], default='pending', max_length=12)),
-                ('reference', models.CharField(blank=True, max_length=100, validators=[shop.validators.reject_card_number], verbose_name='gateway reference')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('order', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='payments', to='orders.order')),
-                ('method', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='payments', to='payments.paymentmethod')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "method_label",
+                    models.CharField(
+                        blank=True, max_length=150, validators=[shop.validators.reject_card_number]
+                    ),
+                ),
+                ("amount", shop.money.MoneyField(decimal_places=2, max_digits=12)),
+                ("refunded_amount", shop.money.MoneyField(decimal_places=2, default=0, max_digits=12)),
+                ("currency", shop.money.CurrencyField(default=shop.money.default_currency, max_length=3)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Pending"),
+                            ("authorized", "Authorized"),
+                            ("captured", "Captured"),
+                            ("failed", "Failed"),
+                            ("refunded", "Refunded"),
+                        ],
+                        default="pending",
+                        max_length=12,
+                    ),
+                ),
+                (
+                    "reference",
+                    models.CharField(
+                        blank=True,
+                        max_length=100,
+                        validators=[shop.validators.reject_card_number],
+                        verbose_name="gateway reference",
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "order",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="payments",
+                        to="orders.order",
+                    ),
+                ),
+                (
+                    "method",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="payments",
+                        to="payments.paymentmethod",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
-                'permissions': [('refund_payment', 'Can refund payments')],
+                "ordering": ["-created_at", "-id"],
+                "permissions": [("refund_payment", "Can refund payments")],
             },
         ),
         migrations.AddConstraint(
-            model_name='paymentmethod',
-            constraint=models.UniqueConstraint(fields=('default_key',), name='payment_method_one_default', violation_error_message='This customer already has a default payment method.'),
+            model_name="paymentmethod",
+            constraint=models.UniqueConstraint(
+                fields=("default_key",),
+                name="payment_method_one_default",
+                violation_error_message="This customer already has a default payment method.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='paymentmethod',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('brand__gt', ''), ('exp_month__gte', 1), ('exp_month__isnull', False), ('exp_month__lte', 12), ('exp_year__gte', 2000), ('exp_year__isnull', False), ('kind', 'card'), ('paypal_email', ''), django.db.models.lookups.Exact(django.db.models.functions.text.Length('last4'), 4)), models.Q(('brand', ''), ('exp_month__isnull', True), ('exp_year__isnull', True), ('gateway_token', ''), ('kind', 'paypal'), ('last4', ''), ('paypal_email__gt', '')), _connector='OR'), name='payment_method_fields_match_kind', violation_error_message='A card needs a brand, the last four digits and an expiry date; a PayPal account needs its email and nothing else.'),
+            model_name="paymentmethod",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(
+                        ("brand__gt", ""),
+                        ("exp_month__gte", 1),
+                        ("exp_month__isnull", False),
+                        ("exp_month__lte", 12),
+                        ("exp_year__gte", 2000),
+                        ("exp_year__isnull", False),
+                        ("kind", "card"),
+                        ("paypal_email", ""),
+                        django.db.models.lookups.Exact(django.db.models.functions.text.Length("last4"), 4),
+                    ),
+                    models.Q(
+                        ("brand", ""),
+                        ("exp_month__isnull", True),
+                        ("exp_year__isnull", True),
+                        ("gateway_token", ""),
+                        ("kind", "paypal"),
+                        ("last4", ""),
+                        ("paypal_email__gt", ""),
+                    ),
+                    _connector="OR",
+                ),
+                name="payment_method_fields_match_kind",
+                violation_error_message="A card needs a brand, the last four digits and an expiry date; a PayPal account needs its email and nothing else.",
+            ),
         ),
         migrations.AddIndex(
-            model_name='payment',
-            index=models.Index(fields=['status', '-created_at'], name='payment_status_idx'),
+            model_name="payment",
+            index=models.Index(fields=["status", "-created_at"], name="payment_status_idx"),
         ),
         migrations.AddConstraint(
-            model_name='payment',
-            constraint=models.CheckConstraint(condition=models.Q(('amount__gt', 0)), name='payment_amount_positive', violation_error_message='A payment amount must be positive.'),
+            model_name="payment",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("amount__gt", 0)),
+                name="payment_amount_positive",
+                violation_error_message="A payment amount must be positive.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='payment',
-            constraint=models.CheckConstraint(condition=models.Q(('refunded_amount__gte', 0), django.db.models.lookups.LessThanOrEqual(django.db.models.functions.math.Round(models.F('refunded_amount'), 2), models.F('amount'))), name='payment_refund_within_amount', violation_error_message='No more can be refunded than was captured.'),
+            model_name="payment",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("refunded_amount__gte", 0),
+                    django.db.models.lookups.LessThanOrEqual(
+                        django.db.models.functions.math.Round(models.F("refunded_amount"), 2),
+                        models.F("amount"),
+                    ),
+                ),
+                name="payment_refund_within_amount",
+                violation_error_message="No more can be refunded than was captured.",
+            ),
         ),
     ]

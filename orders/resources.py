@@ -1,0 +1,54 @@
+"""Orders to CSV and Excel (django-import-export). Orders are never imported: they are placed
+by `orders.services.order_place`.
+
+The columns are listed one by one, so nothing is exported by accident: no payment method, no
+gateway token, no shipping address. Customer-typed text is written so that a spreadsheet shows
+it rather than running it as a formula.
+"""
+
+from import_export.fields import Field
+from import_export.resources import ModelResource
+from import_export.widgets import DateTimeWidget, DecimalWidget
+
+from orders.models import Order
+from shop.resources import CustomerTextWidget
+
+
+class OrderResource(ModelResource):
+    """One row per order, with its amounts and shipment. Times are in the store's time zone."""
+
+    number = Field(attribute="number", column_name="number")
+    placed_at = Field(
+        attribute="created_at", column_name="placed_at", widget=DateTimeWidget(format="%Y-%m-%d %H:%M:%S")
+    )
+    customer_name = Field(
+        attribute="customer__full_name", column_name="customer_name", widget=CustomerTextWidget()
+    )
+    email = Field(attribute="customer__email", column_name="email", widget=CustomerTextWidget())
+    status = Field(attribute="status", column_name="status")
+    currency = Field(attribute="currency", column_name="currency")
+    subtotal = Field(attribute="subtotal", column_name="subtotal", widget=DecimalWidget())
+    shipping = Field(attribute="shipping_cost", column_name="shipping", widget=DecimalWidget())
+    total = Field(attribute="total", column_name="total", widget=DecimalWidget())
+    tracking_number = Field(attribute="shipment__tracking_number", column_name="tracking_number")
+    carrier = Field(attribute="shipment__carrier", column_name="carrier")
+
+    class Meta:
+        model = Order
+        name = "Orders"
+        fields = (
+            "number",
+            "placed_at",
+            "customer_name",
+            "email",
+            "status",
+            "currency",
+            "subtotal",
+            "shipping",
+            "total",
+            "tracking_number",
+            "carrier",
+        )
+
+    def filter_export(self, queryset, **kwargs):
+        return queryset.select_related("customer", "shipment")

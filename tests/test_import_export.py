@@ -1,0 +1,664 @@
+"""Import and export in the admin (django-import-export).
+
+Exports: orders, products and stock levels as CSV or Excel, with exactly their columns (never a
+payment detail), for staff who may view the list, in the same number of queries for 10 rows as
+for 60. Imports: products by SKU and stock counts, from CSV; an upload is a preview that changes
+nothing, a file with any bad row imports nothing and says which row and why, and a confirmed
+stock count is one `stock_adjust` per row by the importing user, all in one transaction.
+"""
+
+import csv
+import io
+from decimal import Decimal
+
+import openpyxl
+import pytest
+from django.contrib.auth.models import Permission
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from tablib import Dataset
+
+from catalog.models import Product, ProductType, Stock, StockMovement
+from catalog.resources import StockCountResource
+from orders import services as order_services
+from orders.models import Order
+from tests.admin_support import (
+    CUSTOMER_SERVICE,
+    INVENTORY,
+    MANAGER,
+    SHIPPING,
+    admin_url,
+    log_in,
+    messages_of,
+    paid_order,
+    place_order,
+    shop_customer,
+)
+from tests.factories import (
+    OrderFactory,
+    PaymentMethodFactory,
+    ProductFactory,
+    ProductTypeFactory,
+    ShipmentFactory,
+    UserFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+ORDER_COLUMNS = [
+    "number",
+    "placed_at",
+    "customer_name",
+    "email",
+    "status",
+    "currency",
+    "subtotal",
+    "shipping",
+    "total",
+    "tracking_number",
+    "carrier",
+]
+PRODUCT_COLUMNS = [
+    "name",
+    "sku",
+    "type",
+    "price",
+    "currency",
+    "active",
+    "on_hand",
+    "allocated",
+    "available",
+    "threshold",
+]
+STOCK_COLUMNS = ["sku", "name", "on_hand", "allocated", "available", "threshold"]
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def export(client, model, file_format: str = "csv", query: str = ""):
+    """Ask for the model's export page, then submit it with every column ticked, as a browser does."""
+    url = admin_url(model, "export") + (f"?{query}" if query else "")
+    page = client.get(url)
+    assert page.status_code == 200
+    form = page.context["form"]
+    data = {name: "on" for name, field in form.fields.items() if getattr(field, "is_selectable_field", False)}
+    data["format"] = next(value for value, title in form.fields["format"].choices if title == file_format)
+    data["resource"] = "0"
+    return client.post(url, data)
+
+
+def csv_rows(response) -> list[dict]:
+    assert response.status_code == 200
+    assert response["Content-Type"] == "text/csv"
+    return list(csv.DictReader(io.StringIO(response.content.decode())))
+
+
+def csv_header(response) -> list[str]:
+    return next(csv.reader(io.StringIO(response.content.decode())))
+
+
+def upload(client, model, text: str, name: str = "file.csv"):
+    """Upload a CSV file to the model's import page: the preview (a dry run)."""
+    file = SimpleUploadedFile(name, text.encode(), content_type="text/csv")
+    return client.post(admin_url(model, "import"), {"import_file": file, "format": "0", "resource": "0"})
+
+
+def confirm(client, model, preview):
+    """Confirm a previewed import, as the preview page's button does."""
+    assert preview.status_code == 200
+    confirm_form = preview.context.get("confirm_form")
+    assert confirm_form is not None, "the preview has errors, so there is nothing to confirm"
+    return client.post(admin_url(model, "process_import"), confirm_form.initial)
+
+
+def row_errors(response) -> dict[int, dict[str, list[str]]]:
+    """Row number -> column -> messages, from an import page's result."""
+    result = response.context["result"]
+    errors = {
+        row.number: {k: [str(m) for m in v] for k, v in row.error_dict.items()} for row in result.invalid_rows
+    }
+    for number, row_errors_ in result.row_errors():
+        errors.setdefault(number, {}).setdefault("__all__", []).extend(str(e.error) for e in row_errors_)
+    return errors
+
+
+def count_movements():
+    return StockMovement.objects.filter(reason=StockMovement.Reason.COUNT)
+
+
+# Export
+
+
+def test_order_export_has_the_orders_columns_amounts_and_shipment_and_no_payment_details(client):
+    log_in(client, SHIPPING)
+    customer = shop_customer(first_name="Ada", last_name="Lovelace", email="ada@example.com")
+    card = PaymentMethodFactory(customer=customer, last4="4242", gateway_token="tok_secret_4242")
+    product = ProductFactory(price=Decimal("19.99"), stock=10)
+    shipped = paid_order(product, quantity=2, payment_method=card, reference="ch_secret_ref")
+    order_services.order_ship(order=shipped, carrier="UPS", tracking_number="1ZEXPORT")
+    placed = place_order(product, customer=customer)
+
+    response = export(client, Order)
+
+    rows = {row["number"]: row for row in csv_rows(response)}
+    assert csv_header(response) == ORDER_COLUMNS
+    assert set(rows) == {shipped.number, placed.number}
+    row = rows[shipped.number]
+    assert row["customer_name"] == "Ada Lovelace"
+    assert row["email"] == "ada@example.com"
+    assert row["status"] == "shipped"
+    assert row["currency"] == "USD"
+    assert Decimal(row["subtotal"]) == Decimal("39.98")
+    assert Decimal(row["total"]) == Decimal(row["subtotal"]) + Decimal(row["shipping"]) == shipped.total
+    assert (row["tracking_number"], row["carrier"]) == ("1ZEXPORT", "UPS")
+    assert row["placed_at"] == shipped.created_at.strftime("%Y-%m-%d %H:%M:%S")
+    assert (rows[placed.number]["tracking_number"], rows[placed.number]["carrier"]) == ("", "")
+    content = response.content.decode()
+    for secret in ["tok_secret_4242", "4242", "ch_secret_ref", "Visa"]:
+        assert secret not in content
+
+
+def test_order_export_has_the_lists_filter_applied(client):
+    log_in(client, CUSTOMER_SERVICE)
+    paid = OrderFactory(status=Order.Status.PAID)
+    OrderFactory(status=Order.Status.PLACED)
+
+    rows = csv_rows(export(client, Order, query="status__exact=paid"))
+
+    assert [row["number"] for row in rows] == [paid.number]
+
+
+def test_customer_typed_text_is_exported_as_text_not_as_a_formula(client):
+    log_in(client, MANAGER)
+    customer = shop_customer(first_name='=HYPERLINK("http://evil")', last_name="X", email="-1+1@example.com")
+    OrderFactory(customer=customer)
+
+    (row,) = csv_rows(export(client, Order))
+
+    assert row["customer_name"].startswith("'=HYPERLINK")
+    assert row["email"] == "'-1+1@example.com"
+
+
+def test_product_export_has_prices_and_stock_figures(client):
+    log_in(client, INVENTORY)
+    teapot = ProductFactory(
+        name="Teapot",
+        sku="TEA-1",
+        product_type=ProductTypeFactory(name="Kitchen"),
+        price=Decimal("24.50"),
+        stock=10,
+        stock__allocated=3,
+        stock__threshold=4,
+    )
+    ProductFactory(name="Retired", sku="OLD-1", is_active=False)
+
+    response = export(client, Product)
+
+    rows = {row["sku"]: row for row in csv_rows(response)}
+    assert csv_header(response) == PRODUCT_COLUMNS
+    assert rows[teapot.sku] == {
+        "name": "Teapot",
+        "sku": "TEA-1",
+        "type": "Kitchen",
+        "price": "24.50",
+        "currency": "USD",
+        "active": "yes",
+        "on_hand": "10",
+        "allocated": "3",
+        "available": "7",
+        "threshold": "4",
+    }
+    assert rows["OLD-1"]["active"] == "no"
+
+
+def test_stock_export_has_each_products_levels(client):
+    log_in(client, INVENTORY)
+    product = ProductFactory(name="Mug", sku="MUG-1", stock=8, stock__allocated=2, stock__threshold=5)
+
+    response = export(client, Stock)
+
+    assert csv_header(response) == STOCK_COLUMNS
+    assert csv_rows(response) == [
+        {
+            "sku": product.sku,
+            "name": "Mug",
+            "on_hand": "8",
+            "allocated": "2",
+            "available": "6",
+            "threshold": "5",
+        }
+    ]
+
+
+def test_excel_export_of_orders_has_the_columns_and_real_numbers(client):
+    log_in(client, MANAGER)
+    product = ProductFactory(price=Decimal("19.99"), stock=5)
+    order = place_order(product)
+
+    response = export(client, Order, file_format="xlsx")
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    assert response["Content-Disposition"].endswith('.xlsx"')
+    sheet = openpyxl.load_workbook(io.BytesIO(response.content)).active
+    header, row = list(sheet.iter_rows(values_only=True))
+    assert list(header) == ORDER_COLUMNS
+    values = dict(zip(header, row, strict=True))
+    assert values["number"] == order.number
+    assert Decimal(str(values["total"])) == order.total
+    assert isinstance(values["total"], int | float | Decimal)
+
+
+@pytest.mark.parametrize("model", [Product, Stock])
+def test_excel_export_of_products_and_stock_opens(client, model):
+    log_in(client, INVENTORY)
+    ProductFactory(sku="XL-1", stock=3)
+
+    response = export(client, model, file_format="xlsx")
+
+    sheet = openpyxl.load_workbook(io.BytesIO(response.content)).active
+    header, row = list(sheet.iter_rows(values_only=True))
+    assert list(header) == (PRODUCT_COLUMNS if model is Product else STOCK_COLUMNS)
+    assert "XL-1" in row
+
+
+def _orders(count):
+    for number in range(count):
+        order = OrderFactory()
+        if number % 2:
+            ShipmentFactory(order=order)
+
+
+def _products(count):
+    ProductFactory.create_batch(count, stock=4)
+
+
+@pytest.mark.parametrize(("model", "make"), [(Order, _orders), (Product, _products), (Stock, _products)])
+def test_export_costs_the_same_queries_for_10_or_60_rows(client, model, make):
+    log_in(client, MANAGER)
+    counts = []
+    for total in (10, 60):
+        make(total - model.objects.count())
+        with CaptureQueriesContext(connection) as queries:
+            rows = csv_rows(export(client, model))
+        assert len(rows) == total
+        counts.append(len(queries))
+
+    assert counts[0] == counts[1]
+
+
+# Who may import and export
+
+
+@pytest.mark.parametrize(
+    ("role", "model", "view", "status"),
+    [
+        (SHIPPING, Product, "import", 403),
+        (SHIPPING, Product, "export", 403),
+        (SHIPPING, Stock, "import", 403),
+        (SHIPPING, Stock, "export", 403),
+        (SHIPPING, Order, "export", 200),
+        (CUSTOMER_SERVICE, Product, "export", 403),
+        (CUSTOMER_SERVICE, Order, "export", 200),
+        (INVENTORY, Product, "import", 200),
+        (INVENTORY, Stock, "import", 200),
+        (INVENTORY, Order, "export", 403),
+    ],
+)
+def test_import_and_export_pages_answer_by_role(client, role, model, view, status):
+    log_in(client, role)
+
+    assert client.get(admin_url(model, view)).status_code == status
+
+
+def test_shipping_staff_cannot_import_products_by_posting_the_file_or_the_confirmation(client):
+    log_in(client, SHIPPING)
+    ProductTypeFactory(name="Kitchen")
+
+    upload_response = upload(client, Product, "sku,name,type,price\nNEW-1,Kettle,Kitchen,30.00\n")
+    confirm_response = client.post(
+        admin_url(Product, "process_import"),
+        {"import_file_name": "x", "original_file_name": "x.csv", "format": "0", "resource": "0"},
+    )
+
+    assert upload_response.status_code == 403
+    assert confirm_response.status_code == 403
+    assert not Product.objects.filter(sku="NEW-1").exists()
+
+
+def test_staff_who_may_change_but_not_add_products_cannot_import_them(client):
+    editor = UserFactory()
+    editor.user_permissions.set(
+        Permission.objects.filter(
+            content_type__app_label="catalog", codename__in=["view_product", "change_product"]
+        )
+    )
+    client.force_login(editor)
+
+    assert client.get(admin_url(Product, "import")).status_code == 403
+    assert client.get(admin_url(Product, "export")).status_code == 200
+
+
+def test_import_and_export_buttons_show_only_for_staff_who_may_use_them(client):
+    log_in(client, INVENTORY)
+    stock_list = client.get(admin_url(Stock, "changelist")).content.decode()
+
+    log_in(client, SHIPPING)
+    order_list = client.get(admin_url(Order, "changelist")).content.decode()
+
+    assert admin_url(Stock, "import") in stock_list and admin_url(Stock, "export") in stock_list
+    assert admin_url(Order, "export") in order_list
+    assert "Awaiting shipment" in order_list
+    assert "/import/" not in order_list
+
+
+# Importing products
+
+
+PRODUCT_CSV = """sku,name,type,price,currency,active,description
+TEA-1,Teapot (large),Kitchen,29.00,usd,yes,Now larger
+NEW-1,Kettle,Kitchen,45.50,,no,Whistles
+"""
+
+
+@pytest.fixture
+def teapot():
+    return ProductFactory(
+        name="Teapot",
+        sku="TEA-1",
+        product_type=ProductTypeFactory(name="Kitchen"),
+        price=Decimal("24.50"),
+        description="Old text",
+        stock=10,
+    )
+
+
+def test_product_import_preview_shows_new_and_updated_rows_and_changes_nothing(client, teapot):
+    log_in(client, INVENTORY)
+
+    preview = upload(client, Product, PRODUCT_CSV)
+
+    assert preview.status_code == 200
+    result = preview.context["result"]
+    assert not result.has_errors() and not result.has_validation_errors()
+    assert [(row.import_type, row.object_repr) for row in result.rows] == [
+        ("update", "Teapot (large) (TEA-1)"),
+        ("new", "Kettle (NEW-1)"),
+    ]
+    assert preview.context.get("confirm_form") is not None
+    html = preview.content.decode()
+    assert "Confirm import" in html and "Kettle" in html
+    teapot.refresh_from_db()
+    assert (teapot.name, teapot.price) == ("Teapot", Decimal("24.50"))
+    assert not Product.objects.filter(sku="NEW-1").exists()
+
+
+def test_confirmed_product_import_updates_by_sku_and_creates_new_products_with_their_stock_row(
+    client, teapot
+):
+    log_in(client, INVENTORY)
+
+    response = confirm(client, Product, upload(client, Product, PRODUCT_CSV))
+
+    assert response.status_code == 302
+    assert messages_of(response) == ["Import finished: 1 new, 1 updated, 0 deleted and 0 skipped products."]
+    teapot.refresh_from_db()
+    assert (teapot.name, teapot.price, teapot.currency, teapot.is_active, teapot.description) == (
+        "Teapot (large)",
+        Decimal("29.00"),
+        "USD",
+        True,
+        "Now larger",
+    )
+    kettle = Product.objects.get(sku="NEW-1")
+    assert (kettle.name, kettle.product_type.name, kettle.price, kettle.currency, kettle.is_active) == (
+        "Kettle",
+        "Kitchen",
+        Decimal("45.50"),
+        "USD",
+        False,
+    )
+    assert Stock.objects.filter(pk=kettle.pk, on_hand=0, allocated=0).exists()
+    assert Stock.objects.get(pk=teapot.pk).on_hand == 10
+
+
+def test_product_import_changes_only_the_columns_in_the_file_and_skips_unchanged_rows(client, teapot):
+    log_in(client, MANAGER)
+    mug = ProductFactory(sku="MUG-1", price=Decimal("5.00"))
+
+    preview = upload(client, Product, "sku,price\nTEA-1,26.00\nMUG-1,5.00\n")
+    response = confirm(client, Product, preview)
+
+    assert [row.import_type for row in preview.context["result"].rows] == ["update", "skip"]
+    assert messages_of(response) == ["Import finished: 0 new, 1 updated, 0 deleted and 1 skipped products."]
+    teapot.refresh_from_db()
+    assert (teapot.name, teapot.price, teapot.description) == ("Teapot", Decimal("26.00"), "Old text")
+    mug.refresh_from_db()
+    assert mug.price == Decimal("5.00")
+
+
+@pytest.mark.parametrize(
+    ("bad_row", "column", "message"),
+    [
+        ("NEW-2,Mug,Kitchen,-1.00", "__all__", "The price cannot be negative."),
+        ("NEW-2,Mug,Teapots,3.00", "type", "There is no product type named 'Teapots'."),
+        ("NEW-2,Mug,Kitchen,three", "price", "Enter an amount such as 19.99"),
+        ("NEW-2,Mug,Kitchen,3.333", "price", "Ensure that there are no more than 2 decimal places."),
+        ("NEW-2,,Kitchen,3.00", "name", "This field cannot be blank."),
+        ("NEW-2,Mug,,3.00", "type", "This field cannot be null."),
+        ("NEW-2,Mug,Kitchen,3.00,EURO", "currency", "Write a three-letter currency code"),
+    ],
+)
+def test_a_product_file_with_one_bad_row_imports_nothing_and_names_the_row(
+    client, teapot, bad_row, column, message
+):
+    log_in(client, INVENTORY)
+    text = (
+        "sku,name,type,price,currency\n"
+        "TEA-1,Teapot (large),Kitchen,29.00,USD\n"
+        "NEW-1,Kettle,Kitchen,45.50,USD\n"
+        f"{bad_row}\n"
+    )
+
+    preview = upload(client, Product, text)
+
+    assert preview.status_code == 200
+    errors = row_errors(preview)
+    assert list(errors) == [3]
+    assert any(text.startswith(message) for text in errors[3][column]), errors
+    assert preview.context.get("confirm_form") is None
+    assert "Confirm import" not in preview.content.decode()
+    teapot.refresh_from_db()
+    assert teapot.name == "Teapot"
+    assert not Product.objects.filter(sku__in=["NEW-1", "NEW-2"]).exists()
+
+
+def test_a_sku_on_two_rows_of_a_product_file_is_an_error_on_both(client, teapot):
+    log_in(client, INVENTORY)
+
+    ProductFactory(sku="MUG-1", price=Decimal("5.00"))
+
+    preview = upload(client, Product, "sku,price\nTEA-1,26.00\nMUG-1,6.00\nTEA-1,28.00\n")
+
+    message = "'TEA-1' is on more than one row of the file (rows 1, 3)."
+    assert row_errors(preview) == {1: {"sku": [message]}, 3: {"sku": [message]}}
+    assert Product.objects.get(pk=teapot.pk).price == Decimal("24.50")
+
+
+def test_a_product_file_with_a_bad_yes_no_value_imports_nothing(client, teapot):
+    log_in(client, INVENTORY)
+
+    preview = upload(client, Product, "sku,active\nTEA-1,maybe\n")
+
+    assert row_errors(preview) == {1: {"active": ["Write yes or no, not 'maybe'."]}}
+    assert Product.objects.get(pk=teapot.pk).is_active is True
+
+
+# Importing a stock count
+
+
+@pytest.fixture
+def shelf():
+    """Three products: 10 on hand (3 of them allocated to an open order), 5 on hand, 7 on hand."""
+    cups = ProductFactory(name="Cups", sku="CUP-1", stock=10)
+    place_order(cups, quantity=3)
+    plates = ProductFactory(name="Plates", sku="PLT-1", stock=5)
+    bowls = ProductFactory(name="Bowls", sku="BWL-1", stock=7)
+    return cups, plates, bowls
+
+
+def on_hand(*products) -> list[int]:
+    return [Stock.objects.get(pk=product.pk).on_hand for product in products]
+
+
+def test_stock_count_preview_shows_on_hand_count_and_change_and_changes_nothing(client, shelf):
+    log_in(client, INVENTORY)
+
+    preview = upload(client, Stock, "sku,counted,note\nCUP-1,12,Aisle 4\nPLT-1,2,\nBWL-1,7,\n")
+
+    result = preview.context["result"]
+    assert not result.has_errors() and not result.has_validation_errors()
+    assert result.diff_headers == ["sku", "name", "on_hand", "allocated", "counted", "change", "note"]
+    previews = [[str(cell) for cell in row.diff] for row in result.rows]
+    assert [row.import_type for row in result.rows] == ["update", "update", "skip"]
+    assert ">10<" in previews[0][2] and ">3<" in previews[0][3]
+    assert ">12<" in previews[0][4] and ">+2<" in previews[0][5] and "Aisle 4" in previews[0][6]
+    assert ">5<" in previews[1][2] and ">-3<" in previews[1][5]
+    assert ">0<" in previews[2][5]
+    assert preview.context.get("confirm_form") is not None
+    assert on_hand(*shelf) == [10, 5, 7]
+    assert not count_movements().exists()
+
+
+def test_confirmed_stock_count_adjusts_each_product_by_the_difference_as_the_importing_user(client, shelf):
+    clerk = log_in(client, INVENTORY)
+    cups, plates, _ = shelf
+
+    response = confirm(
+        client, Stock, upload(client, Stock, "sku,counted,note\nCUP-1,12,Aisle 4\nPLT-1,2,\nBWL-1,7,\n")
+    )
+
+    assert response.status_code == 302
+    assert messages_of(response) == ["Import finished: 0 new, 2 updated, 0 deleted and 1 skipped stock."]
+    assert on_hand(*shelf) == [12, 2, 7]
+    movements = {m.product_id: m for m in count_movements()}
+    assert set(movements) == {cups.pk, plates.pk}
+    for product, delta, note in [(cups, 2, "Aisle 4"), (plates, -3, "")]:
+        movement = movements[product.pk]
+        assert (movement.kind, movement.reason, movement.on_hand_delta, movement.allocated_delta) == (
+            StockMovement.Kind.ADJUSTMENT,
+            StockMovement.Reason.COUNT,
+            delta,
+            0,
+        )
+        assert (movement.actor, movement.note) == (clerk, note)
+    assert Stock.objects.get(pk=cups.pk).allocated == 3
+
+
+def test_a_stock_count_below_what_is_allocated_imports_nothing_and_shows_the_services_message(client, shelf):
+    log_in(client, INVENTORY)
+
+    preview = upload(client, Stock, "sku,counted\nPLT-1,4\nCUP-1,2\nBWL-1,9\n")
+
+    errors = row_errors(preview)
+    assert list(errors) == [2]
+    (message,) = errors[2]["counted"]
+    assert "Cups (CUP-1)" in message and "3 allocated" in message
+    assert preview.context.get("confirm_form") is None
+    assert on_hand(*shelf) == [10, 5, 7]
+    assert not count_movements().exists()
+
+
+@pytest.mark.parametrize(
+    ("row", "column", "message"),
+    [
+        ("PLT-1,-1", "counted", "Enter a whole number of 0 or more, not '-1'."),
+        ("PLT-1,2.5", "counted", "Enter a whole number of 0 or more, not '2.5'."),
+        ("PLT-1,ten", "counted", "Enter a whole number of 0 or more, not 'ten'."),
+        ("PLT-1,", "counted", "Enter the number of units counted."),
+        ("NOPE-9,4", "sku", "There is no product with the SKU 'NOPE-9'."),
+        (",4", "sku", "The SKU is missing."),
+        ("CUP-1,11", "sku", "'CUP-1' is on more than one row of the file (rows 1, 2)."),
+    ],
+)
+def test_a_stock_count_row_that_is_not_a_count_is_an_error_and_nothing_is_imported(
+    client, shelf, row, column, message
+):
+    log_in(client, INVENTORY)
+
+    preview = upload(client, Stock, f"sku,counted\nCUP-1,12\n{row}\n")
+
+    errors = row_errors(preview)
+    assert errors[2] == {column: [message]}
+    assert preview.context.get("confirm_form") is None
+    assert on_hand(*shelf) == [10, 5, 7]
+    assert not count_movements().exists()
+
+
+def test_a_stock_count_that_fails_when_confirmed_rolls_back_every_adjustment(client, shelf):
+    log_in(client, INVENTORY)
+    *_, bowls = shelf
+    preview = upload(client, Stock, "sku,counted\nCUP-1,12\nPLT-1,2\nBWL-1,4\n")
+    # Between the preview and the confirmation an order takes 6 bowls: a count of 4 no longer fits.
+    place_order(bowls, quantity=6)
+
+    response = confirm(client, Stock, preview)
+
+    assert response.status_code == 200
+    assert messages_of(response)[0].startswith("Nothing was imported")
+    errors = row_errors(response)
+    assert list(errors) == [3]
+    assert "Bowls (BWL-1)" in errors[3]["counted"][0]
+    assert on_hand(*shelf) == [10, 5, 7]
+    assert not count_movements().exists()
+
+
+def test_a_stock_count_without_the_counted_column_is_refused(client, shelf):
+    log_in(client, INVENTORY)
+
+    preview = upload(client, Stock, "sku,on_hand\nCUP-1,12\n")
+
+    assert row_errors(preview) == {1: {"counted": ["Enter the number of units counted."]}}
+    assert preview.context.get("confirm_form") is None
+
+
+def test_the_stock_count_resource_rolls_back_a_file_with_a_bad_row_even_when_used_directly(shelf):
+    clerk = UserFactory()
+    dataset = Dataset(headers=["sku", "counted"])
+    dataset.append(["PLT-1", "2"])
+    dataset.append(["CUP-1", "1"])
+
+    result = StockCountResource().import_data(dataset, dry_run=False, user=clerk)
+
+    assert result.has_validation_errors()
+    assert on_hand(*shelf) == [10, 5, 7]
+    assert not count_movements().exists()
+
+
+def test_a_stock_count_counts_a_product_that_had_no_stock_row(client):
+    clerk = log_in(client, MANAGER)
+    product = Product.objects.create(
+        name="Loose", sku="LOOSE-1", product_type=ProductType.objects.create(name="Misc"), price=1
+    )
+
+    confirm(client, Stock, upload(client, Stock, "sku,counted\nLOOSE-1,4\n"))
+
+    assert on_hand(product) == [4]
+    assert count_movements().get().actor == clerk
+
+
+def test_a_stock_export_with_a_counted_column_added_is_a_count_file(client, shelf):
+    log_in(client, INVENTORY)
+    exported = export(client, Stock).content.decode()
+    rows = list(csv.reader(io.StringIO(exported)))
+    counts = {"CUP-1": "9", "PLT-1": "5", "BWL-1": "8"}
+    text = "\n".join(",".join([*row, "counted" if n == 0 else counts[row[0]]]) for n, row in enumerate(rows))
+
+    response = confirm(client, Stock, upload(client, Stock, text + "\n"))
+
+    assert messages_of(response) == ["Import finished: 0 new, 2 updated, 0 deleted and 1 skipped stock."]
+    assert on_hand(*shelf) == [9, 5, 8]
