@@ -73,3 +73,47 @@ def test_no_column_can_hold_a_full_number():
     assert PaymentMethod._meta.get_field("last4").max_length == 4
     names = {f.name for f in PaymentMethod._meta.get_fields()}
     assert not names & {"number", "card_number", "pan", "cvv", "cvc", "security_code"}
+
+
+# Through the admin: a superuser (who sees every field, the gateway token included) types a card
+# number into each text field of the payment method form; each is refused and nothing is saved.
+# Payments have no editable field in the admin at all (they are recorded by the services).
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("field", ["holder_name", "gateway_token", "paypal_email", "last4"])
+@pytest.mark.parametrize("number", ["4111111111111111", "4222222222222", "4111111111111111110"])
+def test_admin_form_refuses_a_card_number_in_every_text_field(admin_client, field, number):
+    from tests.factories import CustomerFactory
+    from tests.test_admin_pages import admin_url, form_data
+
+    customer = CustomerFactory()
+    url = admin_url(PaymentMethod, "add")
+    data = form_data(admin_client.get(url))
+    data.update(
+        customer=str(customer.pk),
+        kind="paypal" if field == "paypal_email" else "card",
+        brand="" if field == "paypal_email" else "visa",
+        last4="" if field == "paypal_email" else "4242",
+        exp_month="" if field == "paypal_email" else "12",
+        exp_year="" if field == "paypal_email" else "2031",
+        paypal_email="someone@example.com" if field == "paypal_email" else "",
+    )
+    data[field] = f"{number}@example.com" if field == "paypal_email" else number
+
+    response = admin_client.post(url, data)
+
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors.get(field), response.context["adminform"].form.errors
+    assert not PaymentMethod.objects.exists()
+
+
+@pytest.mark.django_db
+def test_payments_cannot_be_edited_in_the_admin(admin_client):
+    from tests.test_admin_pages import admin_url
+
+    payment = PaymentFactory()
+    page = admin_client.get(admin_url(Payment, "change", payment.pk))
+    assert page.status_code == 200
+    assert not page.context["adminform"].form.fields  # every field read-only
+    assert admin_client.get(admin_url(Payment, "add")).status_code == 403
