@@ -62,9 +62,13 @@ ROLES = {
 def create_roles(apps, schema_editor):
     # Permissions are normally created after all migrations ran; roles need them now.
     for app_config in apps.get_app_configs():
-        app_config.models_module = True
+        # Historical app configs have no models_module, and create_permissions skips an app
+        # without one; give it one for the call and put back what was there (a real app
+        # registry passed in by a test keeps its modules).
+        previous = getattr(app_config, "models_module", None)
+        app_config.models_module = previous or True
         create_permissions(app_config, apps=apps, verbosity=0)
-        app_config.models_module = None
+        app_config.models_module = previous
     Group = apps.get_model("auth", "Group")
     Permission = apps.get_model("auth", "Permission")
     for name, perms in ROLES.items():

@@ -9,9 +9,10 @@ GRANTS = {"Customer service": ["anonymize_customer"], "Store manager": ["anonymi
 def grant(apps, schema_editor):
     # Permissions are normally created after all migrations ran; this one is needed now.
     app_config = apps.get_app_config("customers")
-    app_config.models_module = True
+    previous = getattr(app_config, "models_module", None)
+    app_config.models_module = previous or True
     create_permissions(app_config, apps=apps, verbosity=0)
-    app_config.models_module = None
+    app_config.models_module = previous
     Group = apps.get_model("auth", "Group")
     Permission = apps.get_model("auth", "Permission")
     for name, codenames in GRANTS.items():
