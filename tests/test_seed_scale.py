@@ -212,7 +212,11 @@ def test_the_shop_carries_on_after_a_seed():
     order_ship(order=order, carrier="UPS", tracking_number="1Z999AA10123456784")
     order_deliver(order=order)
 
-    assert order.pk == last_order + 1
+    # Past the seeded ids without colliding. Not necessarily +1: InnoDB never hands back
+    # auto-increment values that earlier rolled-back test transactions consumed.
+    assert order.pk > last_order
+    if connection.vendor != "mysql":
+        assert order.pk == last_order + 1
     assert order.number == order_number_for(order.pk)
     assert customer.pk > 50
     assert find_violations() == []
