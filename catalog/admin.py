@@ -23,10 +23,10 @@ from shop.admin_tools import (
     ChangedFieldsOnlyFormSet,
     ProtectedFirstMixin,
     ReadOnlyAdminMixin,
+    ServiceRowAdminMixin,
     admin_page,
     log_message,
     refusal_message,
-    save_changed_fields,
 )
 from shop.exceptions import ShopError
 from shop.money import format_money
@@ -361,7 +361,7 @@ class ProductAdmin(ActionPermissionMixin, ProtectedFirstMixin, ImportExportMixin
 
 
 @admin.register(Stock)
-class StockAdmin(ActionPermissionMixin, ImportExportMixin, admin.ModelAdmin):
+class StockAdmin(ServiceRowAdminMixin, ActionPermissionMixin, ImportExportMixin, admin.ModelAdmin):
     """Quantities are read-only here; only the low-stock threshold may be edited."""
 
     list_display = ["product", "on_hand", "allocated", "available", "low_stock_threshold", "updated_at"]
@@ -377,15 +377,6 @@ class StockAdmin(ActionPermissionMixin, ImportExportMixin, admin.ModelAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("product")
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    def save_model(self, request, obj, form, change):
-        save_changed_fields(obj, form)
 
     @admin.display(description="available", ordering=F("on_hand") - F("allocated"))
     def available(self, obj):

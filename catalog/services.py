@@ -5,7 +5,6 @@ so concurrent requests never oversell and never deadlock on each other's lock or
 """
 
 from collections.abc import Iterable, Mapping
-from decimal import Decimal
 
 from django.db import transaction
 from django.db.models import Case, F, IntegerField, Value, When
@@ -202,7 +201,3 @@ def stock_consume(*, quantities: Mapping[int, int], order_number: str, actor=Non
         order_number=order_number,
         actor=actor,
     )
-
-
-def price_total(unit_price: Decimal, quantity: int) -> Decimal:
-    return quantize(unit_price * quantity)

@@ -33,6 +33,7 @@ from shop.admin_tools import (
     ChangedFieldsOnlyFormSet,
     ReadOnlyAdminMixin,
     ReadOnlyInlineMixin,
+    ServiceRowAdminMixin,
     admin_page,
     can_open,
     change_link,
@@ -592,7 +593,7 @@ class OrderLineAdmin(ActionPermissionMixin, ReadOnlyAdminMixin, admin.ModelAdmin
 
 
 @admin.register(Shipment)
-class ShipmentAdmin(ActionPermissionMixin, admin.ModelAdmin):
+class ShipmentAdmin(ServiceRowAdminMixin, ActionPermissionMixin, admin.ModelAdmin):
     """Shipments are created and delivered by the order services; carrier and tracking can be fixed."""
 
     list_display = ["tracking_number", "carrier", "order_link", "customer_name", "status", "shipped_at"]
@@ -608,15 +609,6 @@ class ShipmentAdmin(ActionPermissionMixin, admin.ModelAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("order__customer")
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    def save_model(self, request, obj, form, change):
-        save_changed_fields(obj, form)
 
     @admin.display(description="order", ordering="order__number")
     def order_link(self, obj):

@@ -43,6 +43,21 @@ class ProtectedFirstMixin:
         return deleted, model_count, perms_needed, protected
 
 
+class ServiceRowAdminMixin:
+    """Rows a service creates (a product's stock, an order's shipment): staff may correct the
+    columns the page leaves editable, but never add or delete one, and a save writes only what
+    the form changed, so it cannot overwrite what a service changed meanwhile."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        save_changed_fields(obj, form)
+
+
 def save_changed_fields(obj, form) -> None:
     """Save only the columns the form changed (plus `auto_now` timestamps).
 
