@@ -4,7 +4,11 @@ from django import forms
 from django.contrib import admin, messages
 from django.db.models import Count, OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce, Lower
+from django.template.defaultfilters import pluralize
 from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.http import urlencode
 
 from customers.models import Address, Customer
 from customers.services import customer_anonymize
@@ -20,6 +24,7 @@ from shop.admin_tools import (
     constraint_message,
 )
 from shop.exceptions import ShopError
+from shop.widgets import FastChoicesMixin
 
 PHONE_CHARACTERS = re.compile(r"[\d\s()+.-]+")
 ADDRESS_DEFAULTS = {
@@ -58,7 +63,7 @@ class AddressFormSet(OneDefaultPerCustomerFormSet):
     default_flags = ADDRESS_DEFAULTS
 
 
-class AddressInline(admin.TabularInline):
+class AddressInline(FastChoicesMixin, admin.TabularInline):
     model = Address
     formset = AddressFormSet
     fields = ADDRESS_FIELDS
@@ -74,8 +79,8 @@ class CustomerAdmin(ActionPermissionMixin, ProtectedFirstMixin, admin.ModelAdmin
     ordering = ["last_name", "first_name", "id"]
     show_full_result_count = False
     paginator = EstimatedCountPaginator
-    fields = ["first_name", "last_name", "email", "phone", "created_at", "updated_at"]
-    readonly_fields = ["created_at", "updated_at"]
+    fields = ["first_name", "last_name", "email", "phone", "all_orders", "created_at", "updated_at"]
+    readonly_fields = ["all_orders", "created_at", "updated_at"]
     inlines = [AddressInline, PaymentMethodInline, CustomerOrderInline]
     actions = ["anonymize_selected"]
 
@@ -134,13 +139,22 @@ class CustomerAdmin(ActionPermissionMixin, ProtectedFirstMixin, admin.ModelAdmin
     def name(self, obj):
         return obj.full_name
 
+    @admin.display(description="orders")
+    def all_orders(self, obj):
+        """How many orders, linking to the order list filtered to this customer."""
+        if obj is None or obj.pk is None:
+            return "—"
+        count = Order.objects.filter(customer_id=obj.pk).count()
+        url = reverse("admin:orders_order_changelist") + "?" + urlencode({"customer__id__exact": obj.pk})
+        return format_html('<a href="{}">{} order{} — open the list</a>', url, count, pluralize(count))
+
     @admin.display(description="orders", ordering="order_count")
     def order_count(self, obj):
         return obj.order_count
 
 
 @admin.register(Address)
-class AddressAdmin(ActionPermissionMixin, admin.ModelAdmin):
+class AddressAdmin(ActionPermissionMixin, FastChoicesMixin, admin.ModelAdmin):
     form = AddressForm
     list_display = [
         "line1",

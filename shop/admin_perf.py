@@ -21,18 +21,25 @@ ESTIMATE_FROM_ROWS = 100_000
 
 
 def estimated_rows(queryset: QuerySet) -> int | None:
-    """PostgreSQL's estimate of an unfiltered table's rows, or None where there is none."""
+    """An unfiltered PostgreSQL table's rows: estimated when big, counted when small.
+
+    One statement either way, so a list's query count does not change as the table grows:
+    PostgreSQL runs the CASE's COUNT(*) subquery only when the estimate is below
+    ESTIMATE_FROM_ROWS, or when the table was never analyzed (estimate -1). None elsewhere.
+    """
     connection = connections[queryset.db]
     if connection.vendor != "postgresql":
         return None
+    table = connection.ops.quote_name(queryset.model._meta.db_table)
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT reltuples::bigint FROM pg_class WHERE oid = %s::regclass",
-            [connection.ops.quote_name(queryset.model._meta.db_table)],
+            "SELECT CASE WHEN reltuples >= %s THEN reltuples::bigint"
+            f" ELSE (SELECT COUNT(*) FROM {table}) END"
+            " FROM pg_class WHERE oid = %s::regclass",
+            [ESTIMATE_FROM_ROWS, table],
         )
         row = cursor.fetchone()
-    # -1: the table was never analyzed; no estimate yet.
-    return int(row[0]) if row and row[0] >= 0 else None
+    return int(row[0]) if row else None
 
 
 def explained_rows(queryset: QuerySet) -> int | None:
@@ -61,9 +68,14 @@ class EstimatedCountPaginator(Paginator):
     def count(self):
         queryset = self.object_list
         if isinstance(queryset, QuerySet):
-            estimate = estimated_rows(queryset) if is_unfiltered(queryset) else explained_rows(queryset)
-            if estimate is not None and estimate >= ESTIMATE_FROM_ROWS:
-                return estimate
+            if is_unfiltered(queryset):
+                rows = estimated_rows(queryset)  # exact below ESTIMATE_FROM_ROWS
+                if rows is not None:
+                    return rows
+            else:
+                estimate = explained_rows(queryset)
+                if estimate is not None and estimate >= ESTIMATE_FROM_ROWS:
+                    return estimate
         return super().count
 
 

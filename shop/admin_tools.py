@@ -1,11 +1,13 @@
 """Pieces shared by the apps' admin modules: read-only admins, careful saves, one-default rules."""
 
 from django import forms
+from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.forms.models import BaseInlineFormSet
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
+from django.utils.translation import gettext as _
 
 
 class ReadOnlyAdminMixin:
@@ -201,6 +203,19 @@ class ActionPermissionMixin:
         ):
             raise PermissionDenied
         return super().changelist_view(request, extra_context)
+
+    def action_checkbox(self, obj):
+        """The row's selection box, the same markup as Django's without a template per row.
+
+        Django renders a `CheckboxInput` through the template engine for every row: about a
+        third of a 100-row list's rendering time. The markup is fixed, so it is written here.
+        """
+        return format_html(
+            '<input type="checkbox" name="{}" value="{}" class="action-select" aria-label="{}">',
+            helpers.ACTION_CHECKBOX_NAME,
+            str(obj.pk),
+            format_html(_("Select this object for an action - {}"), str(obj)),
+        )
 
 
 def refusal_message(obj, error) -> str:
