@@ -1,6 +1,11 @@
 """Reads of catalog and stock data."""
 
+from django.db import connection
+
 from catalog.models import Product, Stock
+
+# What an order line copies from its product and what placing it checks.
+_ORDERING_FIELDS = ("id", "name", "sku", "price", "currency", "is_active")
 
 
 def stock_available(*, product: Product) -> int:
@@ -10,3 +15,21 @@ def stock_available(*, product: Product) -> int:
         return 0
     on_hand, allocated = row
     return on_hand - allocated
+
+
+def products_for_order(*, ids) -> dict[int, Product]:
+    """The products an order is about to charge for, by id, as they are now.
+
+    `Product.objects.in_bulk(ids)` as one `Product.objects.raw()` statement with the columns an
+    order needs (the rest load on first access): every placement runs it, and the ORM spent
+    twice the statement's own client time building the query (bench/README.md, placement).
+    """
+    ids = sorted(set(ids))
+    if not ids:
+        return {}
+    qn = connection.ops.quote_name
+    meta = Product._meta
+    columns = ", ".join(qn(meta.get_field(name).column) for name in _ORDERING_FIELDS)
+    placeholders = ", ".join(["%s"] * len(ids))
+    sql = f"SELECT {columns} FROM {qn(meta.db_table)} WHERE {qn(meta.pk.column)} IN ({placeholders})"
+    return {product.pk: product for product in Product.objects.raw(sql, ids)}

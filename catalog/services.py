@@ -6,8 +6,8 @@ so concurrent requests never oversell and never deadlock on each other's lock or
 
 from collections.abc import Iterable, Mapping
 
-from django.db import transaction
-from django.db.models import Case, F, IntegerField, Value, When
+from django.db import connection, transaction
+from django.utils import timezone
 
 from catalog.exceptions import (
     InsufficientStock,
@@ -36,12 +36,67 @@ def _check_quantity(quantity, *, allow_negative=False) -> int:
 def lock_stock(product_ids: Iterable[int]) -> dict[int, Stock]:
     """Lock the stock rows of these products in primary-key order; create missing rows first."""
     ids = sorted(set(product_ids))
-    rows = {s.pk: s for s in Stock.objects.select_for_update().filter(pk__in=ids).order_by("pk")}
+    rows = _select_stock_for_update(ids)
     missing = [pk for pk in ids if pk not in rows]
     if missing:
         Stock.objects.bulk_create([Stock(product_id=pk) for pk in missing], ignore_conflicts=True)
-        rows = {s.pk: s for s in Stock.objects.select_for_update().filter(pk__in=ids).order_by("pk")}
+        rows = _select_stock_for_update(ids)
     return rows
+
+
+# The columns a locked stock row is read with (the others load on first access).
+_LOCKED_FIELDS = ("product_id", "on_hand", "allocated", "low_stock_threshold")
+
+
+def _select_stock_for_update(ids: list[int]) -> dict[int, Stock]:
+    """`Stock.objects.select_for_update().filter(pk__in=ids).order_by("pk")`, as one SQL string.
+
+    Every order placement runs this while other orders queue on the same rows; the ORM spent
+    three times the statement's own client time compiling it (bench/README.md, placement).
+    Without row locks (SQLite) the whole database is already locked by the transaction.
+    """
+    if not ids:
+        return {}
+    qn = connection.ops.quote_name
+    columns = ", ".join(qn(Stock._meta.get_field(name).column) for name in _LOCKED_FIELDS)
+    key = qn(Stock._meta.pk.column)
+    placeholders = ", ".join(["%s"] * len(ids))
+    sql = f"SELECT {columns} FROM {qn(Stock._meta.db_table)} WHERE {key} IN ({placeholders}) ORDER BY {key}"
+    if connection.features.has_select_for_update:
+        sql += " FOR UPDATE"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, ids)
+        found = cursor.fetchall()
+    return {row[0]: Stock.from_db(connection.alias, _LOCKED_FIELDS, row) for row in found}
+
+
+def _update_stock_rows(changes: Mapping[int, tuple[int, int]]) -> None:
+    """One UPDATE for all changed rows: each column plus a CASE on the product id.
+
+    Written as SQL rather than `update(Case(When(...)))`: Django compiles every When on every
+    call, which cost more client CPU than the rest of order placement's stock work together
+    (bench/README.md, placement). Plain standard SQL, the same on PostgreSQL, MariaDB and
+    SQLite; the stock CHECK constraints still refuse a result that breaks a rule.
+    """
+    qn = connection.ops.quote_name
+    key = qn(Stock._meta.pk.column)
+    assignments, params = [], []
+    for index, field in enumerate(("on_hand", "allocated")):
+        if not any(delta[index] for delta in changes.values()):
+            continue
+        column = qn(Stock._meta.get_field(field).column)
+        whens = " ".join(["WHEN %s THEN %s"] * len(changes))
+        assignments.append(f"{column} = {column} + CASE {key} {whens} ELSE 0 END")
+        for pk, delta in changes.items():
+            params += [pk, delta[index]]
+    assignments.append(f"{qn(Stock._meta.get_field('updated_at').column)} = %s")
+    params.append(connection.ops.adapt_datetimefield_value(timezone.now()))
+    ids = ", ".join(["%s"] * len(changes))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {qn(Stock._meta.db_table)} SET {', '.join(assignments)} WHERE {key} IN ({ids})",
+            [*params, *changes],
+        )
 
 
 def _apply(
@@ -61,14 +116,7 @@ def _apply(
     changes = {pk: delta for pk, delta in changes.items() if delta != (0, 0)}
     if not changes:
         return
-    on_hand_cases = [When(pk=pk, then=F("on_hand") + Value(d[0])) for pk, d in changes.items()]
-    allocated_cases = [When(pk=pk, then=F("allocated") + Value(d[1])) for pk, d in changes.items()]
-    update = {}
-    if any(d[0] for d in changes.values()):
-        update["on_hand"] = Case(*on_hand_cases, default=F("on_hand"), output_field=IntegerField())
-    if any(d[1] for d in changes.values()):
-        update["allocated"] = Case(*allocated_cases, default=F("allocated"), output_field=IntegerField())
-    Stock.objects.filter(pk__in=list(changes)).update(**update)
+    _update_stock_rows(changes)
     actor_id = getattr(actor, "pk", None)
     StockMovement.objects.bulk_create(
         [

@@ -12,7 +12,9 @@ from django.utils import timezone
 from catalog import services as catalog_services
 from catalog.exceptions import InvalidQuantity
 from catalog.models import Product
+from catalog.selectors import products_for_order
 from customers.models import Address, Customer
+from customers.selectors import default_shipping_address
 from orders.exceptions import (
     AddressNotOwned,
     CurrencyMismatch,
@@ -133,7 +135,7 @@ def order_place(
     """
     quantities = _merge_lines(lines)
     if shipping_address is None:
-        shipping_address = Address.objects.filter(customer_id=customer.pk, is_default_shipping=True).first()
+        shipping_address = default_shipping_address(customer_id=customer.pk)
         if shipping_address is None:
             raise MissingShippingAddress(
                 f"{customer.full_name} has no default shipping address; choose one for the order."
@@ -147,7 +149,7 @@ def order_place(
         check_payment_method(payment_method, customer)
 
     # Current prices and active flags, not whatever the caller's instances remember.
-    products = Product.objects.in_bulk(list(quantities))
+    products = products_for_order(ids=quantities)
     currency = default_currency()
     wrong_currency = [p for p in products.values() if p.currency != currency]
     if wrong_currency:
@@ -185,11 +187,6 @@ def order_place(
     order.number = order_number_for(order.pk)
     Order.objects.filter(pk=order.pk).update(number=order.number)
 
-    catalog_services.stock_allocate(
-        quantities={products[pk]: q for pk, q in quantities.items()},
-        order_number=order.number,
-        actor=actor,
-    )
     for line in order_lines:
         line.order = order
     OrderLine.objects.bulk_create(order_lines)
@@ -199,6 +196,14 @@ def order_place(
         actor=actor,
         to_status=OrderStatus.PLACED,
         message=f"{len(order_lines)} line(s), total {order.total} {order.currency}.",
+    )
+    # Stock last: its rows are the ones every concurrent order queues on, so they are locked
+    # as late as possible and held only through the stock UPDATE, the ledger rows and COMMIT.
+    # A shortage raises here and the rows written above roll back with it.
+    catalog_services.stock_allocate(
+        quantities={products[pk]: q for pk, q in quantities.items()},
+        order_number=order.number,
+        actor=actor,
     )
     number = order.number
     transaction.on_commit(lambda: logger.info("order placed: %s", number))
