@@ -17,7 +17,7 @@ from catalog.forms import AdjustStockForm, AdjustStockFormSet, ReceiveStockForm,
 from catalog.models import Product, ProductType, Stock, StockMovement
 from catalog.resources import ProductImportResource, ProductResource, StockCountResource, StockResource
 from shop.admin_import_export import ImportExportMixin
-from shop.admin_perf import EstimatedCountPaginator
+from shop.admin_perf import LIST_PER_PAGE, EstimatedCountPaginator
 from shop.admin_tools import (
     ActionPermissionMixin,
     ChangedFieldsOnlyFormSet,
@@ -168,6 +168,7 @@ class ProductAdmin(ActionPermissionMixin, ProtectedFirstMixin, ImportExportMixin
     # No date drill-down (products are not looked up by when they were added: it cost two
     # statements over the filtered products on every page) and no second, unfiltered count.
     show_full_result_count = False
+    list_per_page = LIST_PER_PAGE
     fieldsets = [
         (None, {"fields": ["name", "sku", "product_type", "price", "currency", "is_active", "description"]}),
         ("Stock ledger", {"fields": ["recent_movements"]}),

@@ -7,15 +7,16 @@ from django.db.models.functions import Coalesce, Lower
 from django.template.defaultfilters import pluralize
 from django.template.response import TemplateResponse
 from django.urls import reverse
-from django.utils.html import format_html
+from django.utils import timezone
+from django.utils.formats import localize
+from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
 
 from customers.models import Address, Customer
 from customers.services import customer_anonymize
-from orders.admin import CustomerOrderInline
 from orders.models import Order
 from payments.admin import PaymentMethodInline
-from shop.admin_perf import EstimatedCountPaginator
+from shop.admin_perf import LIST_PER_PAGE, EstimatedCountPaginator
 from shop.admin_tools import (
     ActionPermissionMixin,
     OneDefaultPerCustomerForm,
@@ -24,8 +25,11 @@ from shop.admin_tools import (
     constraint_message,
 )
 from shop.exceptions import ShopError
+from shop.money import format_money
 from shop.widgets import FastChoicesMixin
 
+# The customer page shows this many of the latest orders; the rest are a link away.
+CUSTOMER_PAGE_ORDERS = 20
 PHONE_CHARACTERS = re.compile(r"[\d\s()+.-]+")
 ADDRESS_DEFAULTS = {
     "is_default_shipping": "address_one_default_shipping",
@@ -79,9 +83,13 @@ class CustomerAdmin(ActionPermissionMixin, ProtectedFirstMixin, admin.ModelAdmin
     ordering = ["last_name", "first_name", "id"]
     show_full_result_count = False
     paginator = EstimatedCountPaginator
-    fields = ["first_name", "last_name", "email", "phone", "all_orders", "created_at", "updated_at"]
-    readonly_fields = ["all_orders", "created_at", "updated_at"]
-    inlines = [AddressInline, PaymentMethodInline, CustomerOrderInline]
+    list_per_page = LIST_PER_PAGE
+    fieldsets = [
+        (None, {"fields": ["first_name", "last_name", "email", "phone", "created_at", "updated_at"]}),
+        ("Orders", {"fields": ["latest_orders"]}),
+    ]
+    readonly_fields = ["latest_orders", "created_at", "updated_at"]
+    inlines = [AddressInline, PaymentMethodInline]
     actions = ["anonymize_selected"]
 
     def has_anonymize_permission(self, request):
@@ -139,14 +147,45 @@ class CustomerAdmin(ActionPermissionMixin, ProtectedFirstMixin, admin.ModelAdmin
     def name(self, obj):
         return obj.full_name
 
-    @admin.display(description="orders")
-    def all_orders(self, obj):
-        """How many orders, linking to the order list filtered to this customer."""
+    @admin.display(description=f"latest {CUSTOMER_PAGE_ORDERS}")
+    def latest_orders(self, obj):
+        """The latest orders as a small table, and how many there are with a link to all of them.
+
+        A table written here rather than an inline: an inline builds a form per order, which
+        cost about a millisecond a row; this costs two indexed reads (customer, placed at)
+        however many orders the customer has.
+        """
         if obj is None or obj.pk is None:
             return "—"
-        count = Order.objects.filter(customer_id=obj.pk).count()
-        url = reverse("admin:orders_order_changelist") + "?" + urlencode({"customer__id__exact": obj.pk})
-        return format_html('<a href="{}">{} order{} — open the list</a>', url, count, pluralize(count))
+        orders = Order.objects.filter(customer_id=obj.pk).order_by("-created_at", "-id")
+        latest = list(orders[:CUSTOMER_PAGE_ORDERS])
+        count = orders.count()
+        list_url = reverse("admin:orders_order_changelist") + "?" + urlencode({"customer__id__exact": obj.pk})
+        summary = format_html(
+            '<p><a href="{}">{} order{} — open the list</a></p>', list_url, count, pluralize(count)
+        )
+        if not latest:
+            return summary
+        rows = format_html_join(
+            "",
+            '<tr><td><a href="{}">{}</a></td><td>{}</td><td>{}</td><td>{}</td></tr>',
+            (
+                (
+                    reverse("admin:orders_order_change", args=[order.pk]),
+                    order.number,
+                    order.get_status_display(),
+                    format_money(order.total, order.currency),
+                    localize(timezone.localtime(order.created_at)),
+                )
+                for order in latest
+            ),
+        )
+        return format_html(
+            "{}<table><thead><tr><th>Order</th><th>Status</th><th>Total</th><th>Placed at</th></tr>"
+            "</thead><tbody>{}</tbody></table>",
+            summary,
+            rows,
+        )
 
     @admin.display(description="orders", ordering="order_count")
     def order_count(self, obj):

@@ -6,7 +6,6 @@ from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.utils import display_for_value, unquote
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
-from django.forms.models import BaseInlineFormSet
 from django.http import Http404
 from django.shortcuts import redirect
 from django.urls import path, reverse
@@ -28,7 +27,7 @@ from orders.resources import OrderResource
 from orders.selectors import order_search
 from payments.admin import PaymentInline, can_see_payment_methods
 from shop.admin_import_export import ExportMixin
-from shop.admin_perf import EstimatedCountPaginator, with_indexed_dates
+from shop.admin_perf import LIST_PER_PAGE, EstimatedCountPaginator, with_indexed_dates
 from shop.admin_tools import (
     ActionPermissionMixin,
     ChangedFieldsOnlyFormSet,
@@ -145,45 +144,6 @@ ORDER_OPERATIONS = {
 }
 
 
-# The customer page lists this many of the customer's latest orders; the rest are a link away.
-CUSTOMER_PAGE_ORDERS = 20
-
-
-class LatestOrdersFormSet(BaseInlineFormSet):
-    """Only the latest CUSTOMER_PAGE_ORDERS orders: a big customer's page stays one page.
-
-    The ids come first (one index read: customer, placed at), then the rows by id, because a
-    sliced queryset cannot be filtered further, and MariaDB refuses LIMIT inside `IN (...)`.
-    """
-
-    def get_queryset(self):
-        if not hasattr(self, "_latest"):
-            queryset = super().get_queryset()
-            latest = list(queryset.values_list("pk", flat=True)[:CUSTOMER_PAGE_ORDERS])
-            self._latest = queryset.filter(pk__in=latest)
-        return self._latest
-
-
-class CustomerOrderInline(ReadOnlyInlineMixin, admin.TabularInline):
-    """The customer page's latest orders (the page's "orders" field links to all of them)."""
-
-    model = Order
-    formset = LatestOrdersFormSet
-    fk_name = "customer"
-    verbose_name_plural = f"latest orders (up to {CUSTOMER_PAGE_ORDERS})"
-    fields = ["order_number", "status", "total_display", "created_at"]
-    readonly_fields = fields
-    ordering = ["-created_at", "-id"]
-
-    @admin.display(description="order")
-    def order_number(self, obj):
-        return change_link(Order, obj.pk, obj)
-
-    @admin.display(description="total")
-    def total_display(self, obj):
-        return format_money(obj.total, obj.currency)
-
-
 class OrderLineInline(ReadOnlyInlineMixin, admin.TabularInline):
     """Lines as charged: name, SKU and price were copied when the order was placed."""
 
@@ -293,6 +253,7 @@ class OrderAdmin(ActionPermissionMixin, ExportMixin, admin.ModelAdmin):
     ordering = ["-created_at", "-id"]
     # A million orders: no full count, estimates for big lists, searches through indexes.
     show_full_result_count = False
+    list_per_page = LIST_PER_PAGE
     paginator = EstimatedCountPaginator
     fieldsets = [
         (None, {"fields": ["number", "customer_link", "status", "created_at", "paid_at", "cancelled_at"]}),

@@ -18,6 +18,10 @@ from django.utils.functional import cached_property
 
 # Below this many rows an exact count is cheap and an estimate would only look odd.
 ESTIMATE_FROM_ROWS = 100_000
+# Rows a page of the busy lists (orders, products, customers) shows: a screen or two, as in
+# most shop back offices, instead of Django's 100. Each row costs about half a millisecond to
+# render (eight columns through the admin's cell machinery), so this halves a full page's time.
+LIST_PER_PAGE = 50
 
 
 def estimated_rows(queryset: QuerySet) -> int | None:

@@ -100,3 +100,10 @@ def test_date_drill_down_reads_bounds_not_every_row(admin_client, orders, django
     assert [m.month for m in months] == [3]
     with django_assert_max_num_queries(12):
         admin_client.get("/admin/orders/order/")
+
+
+def test_unfiltered_list_is_counted_in_one_statement_at_any_size(orders, django_assert_num_queries):
+    # One statement whether the table is small (counted) or big (estimated), so a list's
+    # query count does not change as the table grows past ESTIMATE_FROM_ROWS.
+    with django_assert_num_queries(1):
+        assert EstimatedCountPaginator(Order.objects.all(), 100).count == 2

@@ -80,3 +80,15 @@ def test_product_create_makes_stock_row_and_records_initial_stock(db):
 
 def test_catalog_errors_are_shop_errors():
     assert issubclass(CatalogError, ShopError)
+
+
+def test_every_stock_change_stamps_the_row_with_its_time(make_product):
+    import datetime as dt
+
+    product = make_product(on_hand=5)
+    long_ago = dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
+    Stock.objects.filter(pk=product.pk).update(updated_at=long_ago)
+
+    stock_receive(product=product, quantity=1)
+
+    assert stock_of(product).updated_at > long_ago
