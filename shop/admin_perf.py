@@ -91,8 +91,17 @@ class IndexedDatesMixin:
     listed whether or not each has rows (an empty one simply shows an empty list).
     """
 
+    def aggregate(self, *args, **kwargs):
+        # Django's date_hierarchy tag asks this same queryset for MIN and MAX before asking for
+        # the periods, which need them again: remembered, like a queryset's own result cache.
+        key = (tuple(map(repr, args)), tuple(sorted((k, repr(v)) for k, v in kwargs.items())))
+        memo = self.__dict__.setdefault("_aggregate_memo", {})
+        if key not in memo:
+            memo[key] = super().aggregate(*args, **kwargs)
+        return dict(memo[key])
+
     def datetimes(self, field_name, kind, order="ASC", tzinfo=None):
-        bounds = self.order_by().aggregate(first=Min(field_name), last=Max(field_name))
+        bounds = self.aggregate(first=Min(field_name), last=Max(field_name))
         if bounds["first"] is None:
             return []
         zone = tzinfo or timezone.get_current_timezone()
