@@ -226,6 +226,21 @@ class OrderEventInline(PaymentEventsMaskedMixin, ReadOnlyInlineMixin, admin.Tabu
         return obj.actor.get_username() if obj.actor else "system"
 
 
+# Columns no list column reads: not fetched for a list page. The customer's phone in particular
+# is parsed into a phone number object for every row it is loaded for.
+ORDER_LIST_DEFERRED = [
+    "shipping_name",
+    "shipping_line1",
+    "shipping_line2",
+    "shipping_city",
+    "shipping_state",
+    "shipping_postal_code",
+    "shipping_country",
+    "shipping_phone",
+    "customer__phone",
+]
+
+
 @admin.register(Order)
 class OrderAdmin(ActionPermissionMixin, ExportMixin, admin.ModelAdmin):
     """Orders are placed, paid, shipped and cancelled by the order services, never edited here."""
@@ -289,6 +304,13 @@ class OrderAdmin(ActionPermissionMixin, ExportMixin, admin.ModelAdmin):
 
     def get_queryset(self, request):
         return with_indexed_dates(super().get_queryset(request).select_related("customer", "shipment"))
+
+    def get_paginator(self, request, queryset, per_page, orphans=0, allow_empty_first_page=True):
+        # The rows a list page shows, without the columns it does not show. Bulk actions and
+        # exports get their own queryset and read everything; the history page pages LogEntries.
+        if queryset.model is Order:
+            queryset = queryset.defer(*ORDER_LIST_DEFERRED)
+        return super().get_paginator(request, queryset, per_page, orphans, allow_empty_first_page)
 
     def get_search_results(self, request, queryset, search_term):
         return order_search(queryset, search_term), False
