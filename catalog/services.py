@@ -16,7 +16,7 @@ from catalog.exceptions import (
     StockBelowAllocated,
 )
 from catalog.models import Product, ProductType, Stock, StockMovement
-from shop.db import atomic_with_retry
+from shop.db import atomic_with_retry, insert_rows
 from shop.money import default_currency, quantize
 
 Kind = StockMovement.Kind
@@ -118,7 +118,7 @@ def _apply(
         return
     _update_stock_rows(changes)
     actor_id = getattr(actor, "pk", None)
-    StockMovement.objects.bulk_create(
+    insert_rows(
         [
             StockMovement(
                 product_id=pk,

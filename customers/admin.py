@@ -147,7 +147,7 @@ class CustomerAdmin(ActionPermissionMixin, ProtectedFirstMixin, admin.ModelAdmin
     def name(self, obj):
         return obj.full_name
 
-    @admin.display(description=f"latest {CUSTOMER_PAGE_ORDERS}")
+    @admin.display(description="latest orders")
     def latest_orders(self, obj):
         """The latest orders as a small table, and how many there are with a link to all of them.
 

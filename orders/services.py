@@ -27,7 +27,7 @@ from orders.exceptions import (
 from orders.models import Order, OrderEvent, OrderLine, OrderStatus, Shipment
 from payments.exceptions import PaymentMethodExpired, PaymentMethodNotOwned
 from payments.models import PaymentMethod
-from shop.db import atomic_with_retry
+from shop.db import atomic_with_retry, insert_rows
 from shop.money import default_currency, quantize
 
 logger = logging.getLogger("shop.orders")
@@ -189,7 +189,7 @@ def order_place(
 
     for line in order_lines:
         line.order = order
-    OrderLine.objects.bulk_create(order_lines)
+    insert_rows(order_lines)
     record_event(
         order,
         OrderEvent.Kind.PLACED,

@@ -141,10 +141,17 @@ def _fail(*args, **kwargs):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_fault_in_order_place_leaves_nothing_behind(shop_setup):
+@pytest.mark.parametrize(
+    "failing_write",
+    [
+        "orders.services.insert_rows",  # the lines, right after the order row
+        "catalog.services.insert_rows",  # the ledger rows, after the stock UPDATE: the last write
+    ],
+)
+def test_fault_in_order_place_leaves_nothing_behind(shop_setup, failing_write):
     customer, product = shop_setup
     before = store_state()
-    with mock.patch.object(OrderLine.objects, "bulk_create", _fail), pytest.raises(DatabaseError):
+    with mock.patch(failing_write, _fail), pytest.raises(DatabaseError):
         order_place(customer=customer, lines=[(product, 2)])
     assert store_state() == before
     assert find_violations() == []
