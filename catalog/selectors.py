@@ -3,6 +3,7 @@
 from django.db import connection
 
 from catalog.models import Product, Stock
+from shop.db import sql_columns, sql_placeholders
 
 # What an order line copies from its product and what placing it checks.
 _ORDERING_FIELDS = ("id", "name", "sku", "price", "currency", "is_active")
@@ -29,7 +30,8 @@ def products_for_order(*, ids) -> dict[int, Product]:
         return {}
     qn = connection.ops.quote_name
     meta = Product._meta
-    columns = ", ".join(qn(meta.get_field(name).column) for name in _ORDERING_FIELDS)
-    placeholders = ", ".join(["%s"] * len(ids))
-    sql = f"SELECT {columns} FROM {qn(meta.db_table)} WHERE {qn(meta.pk.column)} IN ({placeholders})"
+    sql = (
+        f"SELECT {sql_columns(Product, _ORDERING_FIELDS)} FROM {qn(meta.db_table)} "
+        f"WHERE {qn(meta.pk.column)} IN ({sql_placeholders(len(ids))})"
+    )
     return {product.pk: product for product in Product.objects.raw(sql, ids)}

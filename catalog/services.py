@@ -16,7 +16,7 @@ from catalog.exceptions import (
     StockBelowAllocated,
 )
 from catalog.models import Product, ProductType, Stock, StockMovement
-from shop.db import atomic_with_retry, insert_rows
+from shop.db import atomic_with_retry, insert_rows, sql_columns, sql_placeholders
 from shop.money import default_currency, quantize
 
 Kind = StockMovement.Kind
@@ -58,10 +58,11 @@ def _select_stock_for_update(ids: list[int]) -> dict[int, Stock]:
     if not ids:
         return {}
     qn = connection.ops.quote_name
-    columns = ", ".join(qn(Stock._meta.get_field(name).column) for name in _LOCKED_FIELDS)
     key = qn(Stock._meta.pk.column)
-    placeholders = ", ".join(["%s"] * len(ids))
-    sql = f"SELECT {columns} FROM {qn(Stock._meta.db_table)} WHERE {key} IN ({placeholders}) ORDER BY {key}"
+    sql = (
+        f"SELECT {sql_columns(Stock, _LOCKED_FIELDS)} FROM {qn(Stock._meta.db_table)} "
+        f"WHERE {key} IN ({sql_placeholders(len(ids))}) ORDER BY {key}"
+    )
     if connection.features.has_select_for_update:
         sql += " FOR UPDATE"
     with connection.cursor() as cursor:
@@ -84,14 +85,14 @@ def _update_stock_rows(changes: Mapping[int, tuple[int, int]]) -> None:
     for index, field in enumerate(("on_hand", "allocated")):
         if not any(delta[index] for delta in changes.values()):
             continue
-        column = qn(Stock._meta.get_field(field).column)
+        column = sql_columns(Stock, [field])
         whens = " ".join(["WHEN %s THEN %s"] * len(changes))
         assignments.append(f"{column} = {column} + CASE {key} {whens} ELSE 0 END")
         for pk, delta in changes.items():
             params += [pk, delta[index]]
-    assignments.append(f"{qn(Stock._meta.get_field('updated_at').column)} = %s")
+    assignments.append(f"{sql_columns(Stock, ['updated_at'])} = %s")
     params.append(connection.ops.adapt_datetimefield_value(timezone.now()))
-    ids = ", ".join(["%s"] * len(changes))
+    ids = sql_placeholders(len(changes))
     with connection.cursor() as cursor:
         cursor.execute(
             f"UPDATE {qn(Stock._meta.db_table)} SET {', '.join(assignments)} WHERE {key} IN ({ids})",

@@ -22,6 +22,7 @@ from shop.admin_tools import (
     OneDefaultPerCustomerForm,
     OneDefaultPerCustomerFormSet,
     ProtectedFirstMixin,
+    change_link,
     constraint_message,
 )
 from shop.exceptions import ShopError
@@ -168,11 +169,10 @@ class CustomerAdmin(ActionPermissionMixin, ProtectedFirstMixin, admin.ModelAdmin
             return summary
         rows = format_html_join(
             "",
-            '<tr><td><a href="{}">{}</a></td><td>{}</td><td>{}</td><td>{}</td></tr>',
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             (
                 (
-                    reverse("admin:orders_order_change", args=[order.pk]),
-                    order.number,
+                    change_link(Order, order.pk, order.number),
                     order.get_status_display(),
                     format_money(order.total, order.currency),
                     localize(timezone.localtime(order.created_at)),

@@ -3,6 +3,7 @@
 from django.db import connection
 
 from customers.models import Address
+from shop.db import sql_columns
 
 # The columns an order copies from its shipping address (the others load on first access).
 _SHIPPING_FIELDS = ("id", "customer", "line1", "line2", "city", "state", "postal_code", "country")
@@ -16,12 +17,10 @@ def default_shipping_address(*, customer_id: int) -> Address | None:
     building the query (bench/README.md, placement). At most one row can match (a unique
     constraint allows one default shipping address per customer).
     """
-    qn = connection.ops.quote_name
-    meta = Address._meta
-    columns = ", ".join(qn(meta.get_field(name).column) for name in _SHIPPING_FIELDS)
     sql = (
-        f"SELECT {columns} FROM {qn(meta.db_table)} "
-        f"WHERE {qn(meta.get_field('customer').column)} = %s "
-        f"AND {qn(meta.get_field('is_default_shipping').column)} = %s"
+        f"SELECT {sql_columns(Address, _SHIPPING_FIELDS)} "
+        f"FROM {connection.ops.quote_name(Address._meta.db_table)} "
+        f"WHERE {sql_columns(Address, ['customer'])} = %s "
+        f"AND {sql_columns(Address, ['is_default_shipping'])} = %s"
     )
     return next(iter(Address.objects.raw(sql, [customer_id, True])), None)

@@ -70,6 +70,17 @@ def atomic_with_retry(func=None, *, attempts: int | None = None):
     return decorate(func) if func is not None else decorate
 
 
+def sql_columns(model, names) -> str:
+    """The quoted column list of these fields of `model`, for a hand-written statement."""
+    meta = model._meta
+    return ", ".join(connection.ops.quote_name(meta.get_field(name).column) for name in names)
+
+
+def sql_placeholders(count: int) -> str:
+    """`%s, %s, ...`: one parameter placeholder per value."""
+    return ", ".join(["%s"] * count)
+
+
 def insert_rows(objs) -> None:
     """INSERT unsaved instances of one model in one statement, reading nothing back.
 
@@ -85,7 +96,7 @@ def insert_rows(objs) -> None:
     meta = objs[0]._meta
     fields = [f for f in meta.local_concrete_fields if f is not meta.auto_field and not f.generated]
     qn = connection.ops.quote_name
-    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    row = f"({sql_placeholders(len(fields))})"
     params = [
         field.get_db_prep_save(field.pre_save(obj, True), connection) for obj in objs for field in fields
     ]
