@@ -201,7 +201,7 @@ def print_pages(measurements: list[dict]) -> None:
 def run(options):
     """Runner entry point (`bench.run`): seed each BENCH_SCALE size in the scratch database."""
     from bench.run import Result, empty_shop_tables
-    from shop.scale import seed_scale
+    from shop.devtools.scale import seed_scale
 
     empty_shop_tables()
     measurements = []

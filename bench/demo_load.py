@@ -17,7 +17,7 @@ from django.core.management.color import no_style
 from django.db import connection, transaction
 
 from bench.run import Result, count_queries, empty_shop_tables
-from shop.scale import explicit_timestamps
+from shop.devtools.scale import explicit_timestamps
 
 
 def run(options) -> Result:

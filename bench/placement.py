@@ -9,7 +9,7 @@ same reads and writes: the customer's default address and the products' names an
 SELECT ... FOR UPDATE of the stock rows in pk order, the availability check, one UPDATE of stock,
 INSERT order, UPDATE its number, INSERT lines, INSERT ledger rows, INSERT the event. Both retry a
 deadlock or serialization failure up to 5 times; `errors` counts what still failed (anything but
-InsufficientStock). Afterwards `shop.integrity.find_violations()` must find nothing (oversells).
+InsufficientStock). Afterwards `shop.backoffice.integrity.find_violations()` must find nothing (oversells).
 
 Standalone, on DATABASE_URL as it is (it adds orders and stock):
 
@@ -231,7 +231,7 @@ def prepare(products: int) -> tuple[list[int], list[int]]:
 
 
 def measure(seconds: float = SECONDS) -> dict:
-    from shop.integrity import find_violations
+    from shop.backoffice.integrity import find_violations
 
     url = database_url()
     cases = {}
@@ -273,7 +273,7 @@ def run(options):
     """Runner entry point: on whatever the scratch database holds (seeded if it is empty)."""
     from bench.run import Result
     from orders.models import Order
-    from shop.scale import seed_scale
+    from shop.devtools.scale import seed_scale
 
     if not Order.objects.exists():
         seed_scale(customers=10_000, products=1_000, orders=1_000, check=False)

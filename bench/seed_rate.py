@@ -14,7 +14,7 @@ import time
 from django.db import connection, transaction
 
 from bench.run import Result, empty_shop_tables
-from shop.scale import SEEDED_MODELS, seed_scale
+from shop.devtools.scale import SEEDED_MODELS, seed_scale
 
 NOW = datetime.datetime(2026, 11, 27, tzinfo=datetime.UTC)
 

@@ -101,7 +101,7 @@ def worker(index, ops, product_ids, customer_ids, seed, results):
     from orders.services import order_cancel, order_deliver, order_place, order_ship
     from payments.models import Payment
     from payments.services import payment_capture, payment_refund
-    from shop.exceptions import ShopError
+    from shop.core.exceptions import ShopError
 
     rng = random.Random(seed * 1000 + index)
     counts = collections.Counter()
@@ -172,7 +172,7 @@ def main(argv=None):
     _setup_django()
     from django.db import connection
 
-    from shop.integrity import find_violations
+    from shop.backoffice.integrity import find_violations
 
     if connection.vendor != "postgresql":
         sys.exit("The soak run needs PostgreSQL: set DATABASE_URL=postgres://...")

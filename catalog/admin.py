@@ -16,9 +16,9 @@ from catalog import services
 from catalog.forms import AdjustStockForm, AdjustStockFormSet, ReceiveStockForm, ReceiveStockFormSet
 from catalog.models import Product, ProductType, Stock, StockMovement
 from catalog.resources import ProductImportResource, ProductResource, StockCountResource, StockResource
-from shop.admin_import_export import ImportExportMixin
-from shop.admin_perf import LIST_PER_PAGE, EstimatedCountPaginator
-from shop.admin_tools import (
+from shop.core.admin_import_export import ImportExportMixin
+from shop.core.admin_perf import LIST_PER_PAGE, EstimatedCountPaginator
+from shop.core.admin_tools import (
     ActionPermissionMixin,
     ChangedFieldsOnlyFormSet,
     ProtectedFirstMixin,
@@ -28,8 +28,8 @@ from shop.admin_tools import (
     log_message,
     refusal_message,
 )
-from shop.exceptions import ShopError
-from shop.money import format_money
+from shop.core.exceptions import ShopError
+from shop.core.money import format_money
 
 RECENT_MOVEMENTS = 20
 

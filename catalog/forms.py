@@ -3,7 +3,7 @@
 from django import forms
 
 from catalog.models import StockMovement
-from shop.admin_tools import ObjectRowForm, ObjectRowsFormSet
+from shop.core.admin_tools import ObjectRowForm, ObjectRowsFormSet
 
 NOTE_MAX_LENGTH = StockMovement._meta.get_field("note").max_length
 

@@ -2,7 +2,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 
-from shop.money import CurrencyField, MoneyField
+from shop.core.money import CurrencyField, MoneyField
 
 
 class ProductType(models.Model):

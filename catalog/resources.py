@@ -13,8 +13,8 @@ from import_export.widgets import IntegerWidget
 
 from catalog import services
 from catalog.models import Product, ProductType, Stock, StockMovement
-from shop.exceptions import ShopError
-from shop.resources import (
+from shop.core.exceptions import ShopError
+from shop.core.resources import (
     AllOrNothingResource,
     ChangeWidget,
     CountWidget,

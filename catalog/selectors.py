@@ -3,7 +3,7 @@
 from django.db import connection
 
 from catalog.models import Product, Stock
-from shop.db import sql_columns, sql_placeholders
+from shop.core.db import sql_columns, sql_placeholders
 
 # What an order line copies from its product and what placing it checks.
 _ORDERING_FIELDS = ("id", "name", "sku", "price", "currency", "is_active")

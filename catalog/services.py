@@ -16,8 +16,8 @@ from catalog.exceptions import (
     StockBelowAllocated,
 )
 from catalog.models import Product, ProductType, Stock, StockMovement
-from shop.db import atomic_with_retry, insert_rows, sql_columns, sql_placeholders
-from shop.money import default_currency, quantize
+from shop.core.db import atomic_with_retry, insert_rows, sql_columns, sql_placeholders
+from shop.core.money import default_currency, quantize
 
 Kind = StockMovement.Kind
 

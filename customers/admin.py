@@ -16,8 +16,8 @@ from customers.models import Address, Customer
 from customers.services import customer_anonymize
 from orders.models import Order
 from payments.admin import PaymentMethodInline
-from shop.admin_perf import LIST_PER_PAGE, EstimatedCountPaginator
-from shop.admin_tools import (
+from shop.core.admin_perf import LIST_PER_PAGE, EstimatedCountPaginator
+from shop.core.admin_tools import (
     ActionPermissionMixin,
     OneDefaultPerCustomerForm,
     OneDefaultPerCustomerFormSet,
@@ -25,9 +25,9 @@ from shop.admin_tools import (
     change_link,
     constraint_message,
 )
-from shop.exceptions import ShopError
-from shop.money import format_money
-from shop.widgets import FastChoicesMixin
+from shop.core.exceptions import ShopError
+from shop.core.money import format_money
+from shop.core.widgets import FastChoicesMixin
 
 # The customer page shows this many of the latest orders; the rest are a link away.
 CUSTOMER_PAGE_ORDERS = 20

@@ -3,7 +3,7 @@
 from django.db import connection
 
 from customers.models import Address
-from shop.db import sql_columns
+from shop.core.db import sql_columns
 
 # The columns an order copies from its shipping address (the others load on first access).
 _SHIPPING_FIELDS = ("id", "customer", "line1", "line2", "city", "state", "postal_code", "country")

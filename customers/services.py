@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from customers.exceptions import AlreadyAnonymized
 from customers.models import Customer
-from shop.db import atomic_with_retry
+from shop.core.db import atomic_with_retry
 
 logger = logging.getLogger("shop.customers")
 

@@ -26,9 +26,9 @@ from orders.models import Order, OrderEvent, OrderLine, OrderStatus, Shipment
 from orders.resources import OrderResource
 from orders.selectors import order_search
 from payments.admin import PaymentInline, can_see_payment_methods
-from shop.admin_import_export import ExportMixin
-from shop.admin_perf import LIST_PER_PAGE, EstimatedCountPaginator, with_indexed_dates
-from shop.admin_tools import (
+from shop.core.admin_import_export import ExportMixin
+from shop.core.admin_perf import LIST_PER_PAGE, EstimatedCountPaginator, with_indexed_dates
+from shop.core.admin_tools import (
     ActionPermissionMixin,
     ChangedFieldsOnlyFormSet,
     ReadOnlyAdminMixin,
@@ -41,8 +41,8 @@ from shop.admin_tools import (
     refusal_message,
     save_changed_fields,
 )
-from shop.exceptions import ShopError
-from shop.money import format_money
+from shop.core.exceptions import ShopError
+from shop.core.money import format_money
 
 SHIPPING_FIELDS = [
     "shipping_name",

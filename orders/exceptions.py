@@ -1,4 +1,4 @@
-from shop.exceptions import ShopError
+from shop.core.exceptions import ShopError
 
 
 class OrderError(ShopError):

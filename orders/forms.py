@@ -3,7 +3,7 @@
 from django import forms
 
 from orders.models import Shipment
-from shop.admin_tools import ObjectRowForm, ObjectRowsFormSet
+from shop.core.admin_tools import ObjectRowForm, ObjectRowsFormSet
 
 CARRIERS = ["UPS", "USPS", "FedEx", "DHL"]
 OTHER_CARRIER = "Other"

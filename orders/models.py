@@ -4,7 +4,7 @@ from django.db.models import F, Q
 from django.db.models.functions import Round
 from django_countries.fields import CountryField
 
-from shop.money import CurrencyField, MoneyField
+from shop.core.money import CurrencyField, MoneyField
 
 
 class OrderStatus(models.TextChoices):

@@ -11,7 +11,7 @@ from import_export.resources import ModelResource
 from import_export.widgets import DateTimeWidget, DecimalWidget
 
 from orders.models import Order
-from shop.resources import CustomerTextWidget
+from shop.core.resources import CustomerTextWidget
 
 
 class OrderResource(ModelResource):

@@ -27,8 +27,8 @@ from orders.exceptions import (
 from orders.models import Order, OrderEvent, OrderLine, OrderStatus, Shipment
 from payments.exceptions import PaymentMethodExpired, PaymentMethodNotOwned
 from payments.models import PaymentMethod
-from shop.db import atomic_with_retry, insert_rows
-from shop.money import default_currency, quantize
+from shop.core.db import atomic_with_retry, insert_rows
+from shop.core.money import default_currency, quantize
 
 logger = logging.getLogger("shop.orders")
 

@@ -8,8 +8,8 @@ from django.urls import path, reverse
 from payments import services
 from payments.forms import RefundPaymentForm
 from payments.models import Payment, PaymentMethod
-from shop.admin_perf import EstimatedCountPaginator
-from shop.admin_tools import (
+from shop.core.admin_perf import EstimatedCountPaginator
+from shop.core.admin_tools import (
     ActionPermissionMixin,
     OneDefaultPerCustomerForm,
     OneDefaultPerCustomerFormSet,
@@ -19,8 +19,8 @@ from shop.admin_tools import (
     change_link,
     log_message,
 )
-from shop.exceptions import ShopError
-from shop.money import format_money
+from shop.core.exceptions import ShopError
+from shop.core.money import format_money
 
 PAYMENT_METHOD_DEFAULTS = {"is_default": "payment_method_one_default"}
 PAYMENT_METHOD_FIELDS = [

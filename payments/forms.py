@@ -2,7 +2,7 @@
 
 from django import forms
 
-from shop.money import MoneyField
+from shop.core.money import MoneyField
 
 
 class RefundPaymentForm(forms.Form):

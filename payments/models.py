@@ -5,8 +5,8 @@ from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Length, Round
 
-from shop.money import CurrencyField, MoneyField
-from shop.validators import reject_card_number
+from shop.core.money import CurrencyField, MoneyField
+from shop.core.validators import reject_card_number
 
 
 class PaymentMethod(models.Model):

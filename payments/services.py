@@ -13,8 +13,8 @@ from orders.models import Order, OrderEvent, OrderStatus
 from orders.services import check_payment_method, lock_order, order_transition, record_event
 from payments.exceptions import InvalidAmount, RefundNotAllowed
 from payments.models import Payment, PaymentMethod
-from shop.db import atomic_with_retry
-from shop.money import quantize
+from shop.core.db import atomic_with_retry
+from shop.core.money import quantize
 
 logger = logging.getLogger("shop.payments")
 

@@ -54,14 +54,18 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost" if DEBUG else ""
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 
 INSTALLED_APPS = [
+    # First, so that its admin/index.html (the dashboard) wins over django.contrib.admin's.
+    "shop.backoffice",
     # django.contrib.admin, with the shop's admin site (dashboard) as the default site.
-    "shop.apps.ShopAdminConfig",
+    "shop.backoffice.apps.ShopAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "shop",
+    "shop.core",
+    "shop.devtools",
     "phonenumber_field",
     "django_countries",
     "axes",
@@ -109,7 +113,7 @@ ROOT_URLCONF = "shop.urls"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [BASE_DIR / "shop" / "templates"],
+        "DIRS": [],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -189,7 +193,7 @@ if not DEBUG:
 
 FIXTURE_DIRS = [BASE_DIR / "fixtures"]
 # dumpdata/loaddata round trips keep microseconds (Django's JSON encoder cuts them).
-SERIALIZATION_MODULES = {"json": "shop.serializers_json"}
+SERIALIZATION_MODULES = {"json": "shop.core.serializers_json"}
 
 # Numbers like the seed's "555-123-4567" carry no country code; read them as US numbers.
 PHONENUMBER_DEFAULT_REGION = os.environ.get("PHONENUMBER_DEFAULT_REGION", "US")
@@ -204,9 +208,9 @@ SHOP_TRANSACTION_RETRIES = int(os.environ.get("SHOP_TRANSACTION_RETRIES", "5"))
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"redact": {"()": "shop.logging.RedactFilter"}},
+    "filters": {"redact": {"()": "shop.core.logging.RedactFilter"}},
     "formatters": {
-        "json": {"()": "shop.logging.JsonFormatter"},
+        "json": {"()": "shop.core.logging.JsonFormatter"},
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
     },
     "handlers": {
@@ -225,7 +229,7 @@ LOGGING = {
     },
 }
 
-# Import and export in the admin (django-import-export; shop/admin_import_export.py). Exporting a
+# Import and export in the admin (django-import-export; shop/core/admin_import_export.py). Exporting a
 # list needs its model's view permission, importing its change permission unless the admin class
 # asks for more (products: add and change; stock counts: view stock and adjust stock). An import is
 # previewed before it is confirmed, and runs in one transaction that any row's error rolls back.

@@ -9,7 +9,7 @@ from catalog.services import product_create
 from orders.models import Order
 from orders.services import order_place
 from payments.services import payment_capture
-from shop.integrity import find_violations
+from shop.backoffice.integrity import find_violations
 from tests.factories import AddressFactory, CustomerFactory, PaymentMethodFactory, ProductTypeFactory
 
 pytestmark = pytest.mark.django_db

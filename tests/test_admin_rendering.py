@@ -6,7 +6,7 @@ from django.contrib import admin
 from django.test.html import parse_html
 
 from orders.models import Order
-from shop.widgets import FastSelect
+from shop.core.widgets import FastSelect
 from tests.factories import OrderFactory
 
 CHOICES = [

@@ -14,8 +14,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from orders.models import Order
-from shop import dashboard
-from shop.charts import bar_chart, nice_step
+from shop.backoffice import dashboard
+from shop.backoffice.charts import bar_chart, nice_step
 from tests.factories import OrderFactory, ProductFactory, SuperuserFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

@@ -20,8 +20,8 @@ from orders.models import OPEN_STATUSES, Order, OrderEvent, OrderLine, OrderStat
 from orders.services import order_place
 from payments.models import Payment, PaymentMethod
 from payments.services import order_amount_paid, payment_capture
-from shop.integrity import find_violations
-from shop.validators import contains_card_number
+from shop.backoffice.integrity import find_violations
+from shop.core.validators import contains_card_number
 
 pytestmark = pytest.mark.django_db
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from shop.logging import JsonFormatter, RedactFilter
+from shop.core.logging import JsonFormatter, RedactFilter
 
 ROOT = Path(__file__).resolve().parent.parent
 

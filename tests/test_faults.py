@@ -15,7 +15,7 @@ from orders.models import Order, OrderEvent, OrderLine, Shipment
 from orders.services import order_cancel, order_place, order_ship
 from payments.models import Payment, PaymentMethod
 from payments.services import payment_capture
-from shop.integrity import find_violations
+from shop.backoffice.integrity import find_violations
 
 STORE_APPS = ["customers", "catalog", "orders", "payments"]
 

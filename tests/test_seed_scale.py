@@ -15,10 +15,10 @@ from orders.models import Order, OrderEvent, OrderLine, OrderStatus, Shipment
 from orders.services import order_deliver, order_number_for, order_place, order_ship
 from payments.models import Payment, PaymentMethod
 from payments.services import payment_capture
-from shop import scale
-from shop.integrity import find_violations
-from shop.scale import SeedRefused, digest, seed_scale
-from shop.validators import contains_card_number
+from shop.devtools import scale
+from shop.backoffice.integrity import find_violations
+from shop.core.validators import contains_card_number
+from shop.devtools.scale import SeedRefused, digest, seed_scale
 from tests.factories import AddressFactory, CustomerFactory
 
 pytestmark = pytest.mark.django_db

@@ -2,7 +2,7 @@
 
 import django.db.models.deletion
 import django_countries.fields
-import shop.money
+import shop.core.money
 from django.db import migrations, models
 
 
@@ -85,9 +85,9 @@ class Migration(migrations.Migration):
                 ),
                 ("product_name", models.CharField(max_length=200)),
                 ("sku", models.CharField(max_length=64, verbose_name="SKU")),
-                ("unit_price", shop.money.MoneyField(decimal_places=2, max_digits=12)),
+                ("unit_price", shop.core.money.MoneyField(decimal_places=2, max_digits=12)),
                 ("quantity", models.IntegerField()),
-                ("line_total", shop.money.MoneyField(decimal_places=2, max_digits=12)),
+                ("line_total", shop.core.money.MoneyField(decimal_places=2, max_digits=12)),
             ],
             options={
                 "ordering": ["order_id", "id"],
@@ -143,10 +143,13 @@ class Migration(migrations.Migration):
                         max_length=12,
                     ),
                 ),
-                ("currency", shop.money.CurrencyField(default=shop.money.default_currency, max_length=3)),
-                ("subtotal", shop.money.MoneyField(decimal_places=2, default=0, max_digits=12)),
-                ("shipping_cost", shop.money.MoneyField(decimal_places=2, default=0, max_digits=12)),
-                ("total", shop.money.MoneyField(decimal_places=2, default=0, max_digits=12)),
+                (
+                    "currency",
+                    shop.core.money.CurrencyField(default=shop.core.money.default_currency, max_length=3),
+                ),
+                ("subtotal", shop.core.money.MoneyField(decimal_places=2, default=0, max_digits=12)),
+                ("shipping_cost", shop.core.money.MoneyField(decimal_places=2, default=0, max_digits=12)),
+                ("total", shop.core.money.MoneyField(decimal_places=2, default=0, max_digits=12)),
                 ("shipping_name", models.CharField(blank=True, max_length=200)),
                 (
                     "shipping_line1",

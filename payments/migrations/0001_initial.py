@@ -5,8 +5,8 @@ import django.db.models.deletion
 import django.db.models.functions.math
 import django.db.models.functions.text
 import django.db.models.lookups
-import shop.money
-import shop.validators
+import shop.core.money
+import shop.core.validators
 from django.db import migrations, models
 
 
@@ -86,7 +86,7 @@ class Migration(migrations.Migration):
                 (
                     "holder_name",
                     models.CharField(
-                        blank=True, max_length=100, validators=[shop.validators.reject_card_number]
+                        blank=True, max_length=100, validators=[shop.core.validators.reject_card_number]
                     ),
                 ),
                 (
@@ -95,7 +95,7 @@ class Migration(migrations.Migration):
                         blank=True,
                         help_text="The payment gateway's token for this card; never the card number.",
                         max_length=128,
-                        validators=[shop.validators.reject_card_number],
+                        validators=[shop.core.validators.reject_card_number],
                     ),
                 ),
                 (
@@ -103,7 +103,7 @@ class Migration(migrations.Migration):
                     models.EmailField(
                         blank=True,
                         max_length=254,
-                        validators=[shop.validators.reject_card_number],
+                        validators=[shop.core.validators.reject_card_number],
                         verbose_name="PayPal email",
                     ),
                 ),
@@ -146,12 +146,15 @@ class Migration(migrations.Migration):
                 (
                     "method_label",
                     models.CharField(
-                        blank=True, max_length=150, validators=[shop.validators.reject_card_number]
+                        blank=True, max_length=150, validators=[shop.core.validators.reject_card_number]
                     ),
                 ),
-                ("amount", shop.money.MoneyField(decimal_places=2, max_digits=12)),
-                ("refunded_amount", shop.money.MoneyField(decimal_places=2, default=0, max_digits=12)),
-                ("currency", shop.money.CurrencyField(default=shop.money.default_currency, max_length=3)),
+                ("amount", shop.core.money.MoneyField(decimal_places=2, max_digits=12)),
+                ("refunded_amount", shop.core.money.MoneyField(decimal_places=2, default=0, max_digits=12)),
+                (
+                    "currency",
+                    shop.core.money.CurrencyField(default=shop.core.money.default_currency, max_length=3),
+                ),
                 (
                     "status",
                     models.CharField(
@@ -171,7 +174,7 @@ class Migration(migrations.Migration):
                     models.CharField(
                         blank=True,
                         max_length=100,
-                        validators=[shop.validators.reject_card_number],
+                        validators=[shop.core.validators.reject_card_number],
                         verbose_name="gateway reference",
                     ),
                 ),

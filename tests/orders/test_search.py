@@ -5,8 +5,8 @@ from django.db import connection
 
 from orders.models import Order
 from orders.selectors import order_search
-from shop import admin_perf
-from shop.admin_perf import EstimatedCountPaginator
+from shop.core import admin_perf
+from shop.core.admin_perf import EstimatedCountPaginator
 from tests.factories import CustomerFactory, OrderFactory, ShipmentFactory
 
 pytestmark = pytest.mark.django_db

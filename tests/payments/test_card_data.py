@@ -5,7 +5,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 
 from payments.models import Payment, PaymentMethod
-from shop.validators import contains_card_number, luhn_valid
+from shop.core.validators import contains_card_number, luhn_valid
 from tests.factories import PaymentFactory, PaymentMethodFactory, PayPalMethodFactory
 
 # Luhn-valid numbers of every length from 13 to 19 digits, as typed in various ways.

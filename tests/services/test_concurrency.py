@@ -19,9 +19,9 @@ from orders.exceptions import InvalidTransition
 from orders.models import Order, Shipment
 from orders.services import order_cancel, order_place, order_ship
 from payments.services import payment_capture
-from shop.db import atomic_with_retry
-from shop.exceptions import TransactionConflict
-from shop.integrity import find_violations
+from shop.backoffice.integrity import find_violations
+from shop.core.db import atomic_with_retry
+from shop.core.exceptions import TransactionConflict
 from tests.factories import AddressFactory, CustomerFactory, PaymentMethodFactory, ProductTypeFactory
 
 pytestmark = [pytest.mark.concurrency, pytest.mark.django_db(transaction=True)]

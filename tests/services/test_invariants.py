@@ -15,8 +15,8 @@ from orders.models import Order, OrderEvent
 from orders.services import order_cancel, order_deliver, order_place, order_ship
 from payments.models import Payment
 from payments.services import payment_capture, payment_refund
-from shop.exceptions import ShopError
-from shop.integrity import find_violations
+from shop.backoffice.integrity import find_violations
+from shop.core.exceptions import ShopError
 from tests.factories import AddressFactory, CustomerFactory, PaymentMethodFactory, ProductTypeFactory
 
 PRODUCTS = 4

@@ -5,7 +5,7 @@ from orders.models import Order, OrderEvent, OrderLine, Shipment
 from orders.services import order_place, order_ship
 from payments.models import Payment
 from payments.services import payment_capture
-from shop.integrity import find_violations
+from shop.backoffice.integrity import find_violations
 from tests.factories import UserFactory
 from tests.services.conftest import stock_of
 

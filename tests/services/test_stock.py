@@ -5,7 +5,7 @@ from catalog.models import Stock, StockMovement
 from catalog.selectors import stock_available
 from catalog.services import product_create, stock_adjust, stock_receive
 from orders.services import order_place
-from shop.exceptions import ShopError
+from shop.core.exceptions import ShopError
 from tests.factories import ProductTypeFactory, UserFactory
 from tests.services.conftest import stock_of
 

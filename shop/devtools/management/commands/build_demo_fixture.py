@@ -43,7 +43,7 @@ from orders.models import Order, OrderEvent, OrderStatus, Shipment
 from payments import models as payment_models
 from payments import services as payment_services
 from payments.models import Payment, PaymentMethod
-from shop.integrity import find_violations
+from shop.backoffice.integrity import find_violations
 
 # The fixture's "now": every timestamp in it is earlier.
 DEMO_NOW = datetime.datetime(2026, 11, 20, tzinfo=datetime.UTC)

@@ -14,7 +14,7 @@ import time
 from django.conf import settings
 from django.db import DatabaseError, OperationalError, connection, transaction
 
-from shop.exceptions import TransactionConflict
+from shop.core.exceptions import TransactionConflict
 
 logger = logging.getLogger("shop.db")
 

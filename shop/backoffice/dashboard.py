@@ -24,7 +24,7 @@ from django.utils import timezone
 
 from catalog.models import Product
 from orders.models import Order, OrderStatus
-from shop.money import quantize
+from shop.core.money import quantize
 
 SALES_DAYS = 30
 # The statuses whose orders count as sales: every one but cancelled.

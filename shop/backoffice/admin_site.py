@@ -13,9 +13,9 @@ from django.utils.formats import date_format, number_format
 
 from catalog.models import Product
 from orders.models import Order, OrderStatus
-from shop import dashboard
-from shop.charts import BarChart, bar_chart
-from shop.money import format_money
+from shop.backoffice import dashboard
+from shop.backoffice.charts import BarChart, bar_chart
+from shop.core.money import format_money
 
 
 @dataclass(frozen=True)

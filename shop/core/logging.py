@@ -5,7 +5,7 @@ import logging
 import re
 from datetime import UTC, datetime
 
-from shop.validators import contains_card_number
+from shop.core.validators import contains_card_number
 
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
 _DIGITS = re.compile(r"(?:\d[ -]?){13,19}")

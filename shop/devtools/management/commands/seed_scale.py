@@ -3,7 +3,7 @@
     python manage.py seed_scale --customers 100000 --products 10000 --orders 1000000 --seed 1
 
 The counts are totals for the tables: run it again with bigger numbers on the same database and
-it adds only what is missing (seed 10k orders, measure, grow to 1M). See `shop/scale.py` for what
+it adds only what is missing (seed 10k orders, measure, grow to 1M). See `shop/devtools/scale.py` for what
 the data looks like and how it stays consistent.
 """
 
@@ -13,7 +13,7 @@ import datetime
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 
-from shop.scale import METHODS, SeedRefused, default_method, seed_scale
+from shop.devtools.scale import METHODS, SeedRefused, default_method, seed_scale
 
 
 def anchor(text: str) -> datetime.datetime:

@@ -17,7 +17,7 @@ running them (a million `order_place` calls would take hours):
   release at cancelling);
 * one receipt per product ("bulk seed: opening stock"), dated before the history starts and big
   enough for everything sold and still allocated plus what is left on the shelf, so that every
-  rule in `shop.integrity.find_violations()` holds: on hand and allocated equal their ledger
+  rule in `shop.backoffice.integrity.find_violations()` holds: on hand and allocated equal their ledger
   sums, allocated equals what open orders hold.
 
 The ledger keeps one row per order line and step, as the services write it, not one aggregated
@@ -65,8 +65,8 @@ from customers.models import Address, Customer
 from orders.models import Order, OrderEvent, OrderLine, OrderStatus, Shipment
 from orders.services import order_number_for, shipping_cost_for
 from payments.models import Payment, PaymentMethod
-from shop.integrity import find_violations
-from shop.money import default_currency
+from shop.backoffice.integrity import find_violations
+from shop.core.money import default_currency
 
 SEED_NOTE = "bulk seed"
 DAY = 86_400
@@ -404,7 +404,9 @@ class Table:
             and not (f.generated or f.null or f.has_db_default() or f.primary_key)
         ]
         if unfilled:
-            raise ValueError(f"{model.__name__}: the seed does not fill {unfilled}; see shop/scale.py")
+            raise ValueError(
+                f"{model.__name__}: the seed does not fill {unfilled}; see shop/devtools/scale.py"
+            )
         qn = connection.ops.quote_name
         name = qn(model._meta.db_table)
         columns = ", ".join(qn(f.column) for f in self.model_fields)

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from shop.integrity import find_violations
+from shop.backoffice.integrity import find_violations
 
 
 class Command(BaseCommand):
