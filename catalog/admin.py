@@ -1,22 +1,14 @@
-from collections.abc import Callable
-from dataclasses import dataclass
-
-from django import forms
-from django.contrib import admin, messages
-from django.contrib.admin import helpers
-from django.contrib.admin.utils import unquote
-from django.core.exceptions import PermissionDenied
+from django.contrib import admin
 from django.db.models import Count, F
-from django.http import Http404
-from django.shortcuts import redirect
-from django.urls import path, reverse
+from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
 from catalog import services
-from catalog.forms import AdjustStockForm, AdjustStockFormSet, ReceiveStockForm, ReceiveStockFormSet
+from catalog.forms import AdjustStockForm, ReceiveStockForm
 from catalog.models import Product, ProductType, Stock, StockMovement
 from catalog.resources import ProductImportResource, ProductResource, StockCountResource, StockResource
 from shop.core.admin_import_export import ImportExportMixin
+from shop.core.admin_operations import StaffOperation, StaffOperationsMixin
 from shop.core.admin_perf import LIST_PER_PAGE, EstimatedCountPaginator
 from shop.core.admin_tools import (
     ActionPermissionMixin,
@@ -24,11 +16,7 @@ from shop.core.admin_tools import (
     ProtectedFirstMixin,
     ReadOnlyAdminMixin,
     ServiceRowAdminMixin,
-    admin_page,
-    log_message,
-    refusal_message,
 )
-from shop.core.exceptions import ShopError
 from shop.core.money import format_money
 
 RECENT_MOVEMENTS = 20
@@ -75,44 +63,44 @@ def _stock(product: Product) -> Stock | None:
         return None
 
 
-@dataclass(frozen=True)
-class StockOperation:
-    """Receiving or adjusting stock, as offered on one product's page and on a selection."""
-
-    name: str
-    title: str
-    form_class: type[forms.Form]
-    formset_class: type[forms.BaseFormSet]
-    service: Callable[..., Stock]
-    done: str
-
-    @property
-    def permission(self) -> str:
-        return f"catalog.{self.name}_stock"
-
-
-STOCK_OPERATIONS = {
-    "receive": StockOperation(
-        name="receive",
-        title="Receive stock",
-        form_class=ReceiveStockForm,
-        formset_class=ReceiveStockFormSet,
-        service=services.stock_receive,
-        done="Received stock for",
-    ),
-    "adjust": StockOperation(
-        name="adjust",
-        title="Adjust stock",
-        form_class=AdjustStockForm,
-        formset_class=AdjustStockFormSet,
-        service=services.stock_adjust,
-        done="Adjusted the stock of",
-    ),
-}
-
-
 def _stock_summary(stock: Stock) -> str:
     return f"{stock.on_hand} on hand, {stock.allocated} allocated, {stock.available} available"
+
+
+STOCK_OPERATIONS = [
+    StaffOperation(
+        name="receive_stock",
+        title="Receive stock",
+        permission="catalog.receive_stock",
+        service=services.stock_receive,
+        form=ReceiveStockForm,
+        per_row=True,
+        queryset=lambda products: products.select_related("stock"),
+        help="The change is written to the stock ledger under your name.",
+        done=lambda product, stock: f"Received stock for {product}: now {_stock_summary(stock)}.",
+        action="receive_stock_selected",
+        action_label="Receive stock for the selected products",
+        done_many="Received stock for {count} product{s}.",
+    ),
+    StaffOperation(
+        name="adjust_stock",
+        title="Adjust stock",
+        permission="catalog.adjust_stock",
+        service=services.stock_adjust,
+        form=AdjustStockForm,
+        per_row=True,
+        queryset=lambda products: products.select_related("stock"),
+        help=(
+            "The change is the number of units to add to on hand (3) or to take off (-2). It is "
+            "written to the stock ledger under your name; a product the change is refused for is "
+            "reported and left as it is."
+        ),
+        done=lambda product, stock: f"Adjusted the stock of {product}: now {_stock_summary(stock)}.",
+        action="adjust_stock_selected",
+        action_label="Adjust stock of the selected products",
+        done_many="Adjusted the stock of {count} product{s}.",
+    ),
+]
 
 
 @admin.register(ProductType)
@@ -149,7 +137,7 @@ class StockInline(admin.TabularInline):
 
 
 @admin.register(Product)
-class ProductAdmin(ActionPermissionMixin, ProtectedFirstMixin, ImportExportMixin, admin.ModelAdmin):
+class ProductAdmin(StaffOperationsMixin, ProtectedFirstMixin, ImportExportMixin, admin.ModelAdmin):
     list_display = [
         "name",
         "sku",
@@ -176,128 +164,15 @@ class ProductAdmin(ActionPermissionMixin, ProtectedFirstMixin, ImportExportMixin
     ]
     readonly_fields = ["recent_movements", "created_at", "updated_at"]
     inlines = [StockInline]
-    actions = ["receive_stock_selected", "adjust_stock_selected"]
+    operations = STOCK_OPERATIONS
     export_resource_classes = [ProductResource]
     import_resource_classes = [ProductImportResource]
     import_permissions = ("catalog.add_product", "catalog.change_product")
-
-    def has_receive_permission(self, request, obj=None):
-        return request.user.has_perm(STOCK_OPERATIONS["receive"].permission)
-
-    def has_adjust_permission(self, request, obj=None):
-        return request.user.has_perm(STOCK_OPERATIONS["adjust"].permission)
-
-    def get_urls(self):
-        info = self.opts.app_label, self.opts.model_name
-        return [
-            path(
-                "<path:object_id>/receive-stock/",
-                self.admin_site.admin_view(self.receive_stock_view),
-                name="{}_{}_receive_stock".format(*info),
-            ),
-            path(
-                "<path:object_id>/adjust-stock/",
-                self.admin_site.admin_view(self.adjust_stock_view),
-                name="{}_{}_adjust_stock".format(*info),
-            ),
-            *super().get_urls(),
-        ]
-
-    def change_view(self, request, object_id, form_url="", extra_context=None):
-        context = {
-            "can_receive_stock": self.has_receive_permission(request),
-            "can_adjust_stock": self.has_adjust_permission(request),
-            **(extra_context or {}),
-        }
-        return super().change_view(request, object_id, form_url, extra_context=context)
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
         if not change:
             services.stock_initialize(product=obj)
-
-    # Receiving and adjusting stock: one product from its page, or the products selected on the list.
-
-    def receive_stock_view(self, request, object_id):
-        return self._stock_view(request, object_id, STOCK_OPERATIONS["receive"])
-
-    def adjust_stock_view(self, request, object_id):
-        return self._stock_view(request, object_id, STOCK_OPERATIONS["adjust"])
-
-    @admin.action(description="Receive stock for the selected products", permissions=["receive"])
-    def receive_stock_selected(self, request, queryset):
-        return self._stock_action(request, queryset, STOCK_OPERATIONS["receive"])
-
-    @admin.action(description="Adjust stock of the selected products", permissions=["adjust"])
-    def adjust_stock_selected(self, request, queryset):
-        return self._stock_action(request, queryset, STOCK_OPERATIONS["adjust"])
-
-    def _stock_view(self, request, object_id, operation: StockOperation):
-        if not getattr(self, f"has_{operation.name}_permission")(request):
-            raise PermissionDenied
-        product = self.get_queryset(request).select_related("stock").filter(pk=unquote(object_id)).first()
-        if product is None:
-            raise Http404(f"No product with the id {object_id!r}.")
-        change_url = reverse(f"{self.admin_site.name}:catalog_product_change", args=[product.pk])
-        form = operation.form_class(request.POST if request.method == "POST" else None)
-        if form.is_bound and form.is_valid():
-            try:
-                stock = operation.service(product=product, actor=request.user, **form.service_kwargs())
-            except ShopError as error:
-                messages.error(request, str(error))
-            else:
-                self.log_change(request, product, log_message(operation.title, form.service_kwargs()))
-                messages.success(request, f"{operation.done} {product}: now {_stock_summary(stock)}.")
-                return redirect(change_url)
-        return admin_page(
-            self,
-            request,
-            "admin/catalog/product/stock_form.html",
-            {
-                "title": operation.title,
-                "original": product,
-                "stock": _stock(product),
-                "form": form,
-                "submit_label": operation.title,
-                "cancel_url": change_url,
-            },
-        )
-
-    def _stock_action(self, request, queryset, operation: StockOperation):
-        """The page asking, per selected product, what to record; then the service for each.
-
-        A product the service refuses gets its own error message; the others go ahead.
-        """
-        products = list(queryset.select_related("stock"))
-        data = request.POST if "apply" in request.POST else None
-        formset = operation.formset_class(data, objects=products, prefix="rows")
-        if formset.is_bound and formset.is_valid():
-            done = 0
-            for product, form in formset.rows:
-                try:
-                    operation.service(product=product, actor=request.user, **form.service_kwargs())
-                except ShopError as error:
-                    messages.error(request, refusal_message(product, error))
-                else:
-                    self.log_change(request, product, log_message(operation.title, form.service_kwargs()))
-                    done += 1
-            if done:
-                messages.success(request, f"{operation.done} {done} product{'' if done == 1 else 's'}.")
-            return None
-        return admin_page(
-            self,
-            request,
-            "admin/catalog/product/stock_selected.html",
-            {
-                "title": f"{operation.title}: {len(products)} product{'' if len(products) == 1 else 's'}",
-                "formset": formset,
-                "objects": products,
-                "action_name": f"{operation.name}_stock_selected",
-                "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
-                "submit_label": operation.title,
-                "cancel_url": request.get_full_path(),
-            },
-        )
 
     def get_deleted_objects(self, objs, request):
         deleted, model_count, perms_needed, protected = super().get_deleted_objects(objs, request)

@@ -3,7 +3,6 @@
 from django import forms
 
 from catalog.models import StockMovement
-from shop.core.admin_tools import ObjectRowForm, ObjectRowsFormSet
 
 NOTE_MAX_LENGTH = StockMovement._meta.get_field("note").max_length
 
@@ -34,15 +33,3 @@ class AdjustStockForm(forms.Form):
             "reason": self.cleaned_data["reason"],
             "note": self.cleaned_data["note"],
         }
-
-
-class ReceiveStockRowForm(ObjectRowForm, ReceiveStockForm):
-    pass
-
-
-class AdjustStockRowForm(ObjectRowForm, AdjustStockForm):
-    pass
-
-
-ReceiveStockFormSet = forms.formset_factory(ReceiveStockRowForm, formset=ObjectRowsFormSet, extra=0)
-AdjustStockFormSet = forms.formset_factory(AdjustStockRowForm, formset=ObjectRowsFormSet, extra=0)

@@ -1,36 +1,26 @@
+"""The customers' own pages. The customer page as staff see it, with the customer's orders,
+saved payment methods and erasure (which other apps own), is put together and registered by
+the back office (shop.backoffice.admin)."""
+
 import re
 
 from django import forms
-from django.contrib import admin, messages
-from django.db.models import Count, OuterRef, Subquery, Value
-from django.db.models.functions import Coalesce, Lower
-from django.template.defaultfilters import pluralize
-from django.template.response import TemplateResponse
-from django.urls import reverse
-from django.utils import timezone
-from django.utils.formats import localize
-from django.utils.html import format_html, format_html_join
-from django.utils.http import urlencode
+from django.contrib import admin
+from django.db.models import Value
+from django.db.models.functions import Lower
 
 from customers.models import Address, Customer
-from customers.services import customer_anonymize
-from orders.models import Order
-from payments.admin import PaymentMethodInline
+from shop.core.admin_operations import StaffOperationsMixin
 from shop.core.admin_perf import LIST_PER_PAGE, EstimatedCountPaginator
 from shop.core.admin_tools import (
     ActionPermissionMixin,
     OneDefaultPerCustomerForm,
     OneDefaultPerCustomerFormSet,
     ProtectedFirstMixin,
-    change_link,
     constraint_message,
 )
-from shop.core.exceptions import ShopError
-from shop.core.money import format_money
 from shop.core.widgets import FastChoicesMixin
 
-# The customer page shows this many of the latest orders; the rest are a link away.
-CUSTOMER_PAGE_ORDERS = 20
 PHONE_CHARACTERS = re.compile(r"[\d\s()+.-]+")
 ADDRESS_DEFAULTS = {
     "is_default_shipping": "address_one_default_shipping",
@@ -75,10 +65,9 @@ class AddressInline(FastChoicesMixin, admin.TabularInline):
     extra = 0
 
 
-@admin.register(Customer)
-class CustomerAdmin(ActionPermissionMixin, ProtectedFirstMixin, admin.ModelAdmin):
+class CustomerAdmin(StaffOperationsMixin, ProtectedFirstMixin, admin.ModelAdmin):
     form = CustomerForm
-    list_display = ["name", "email", "phone", "order_count", "created_at"]
+    list_display = ["name", "email", "phone", "created_at"]
     search_fields = ["first_name", "last_name", "email", "phone"]
     date_hierarchy = "created_at"
     ordering = ["last_name", "first_name", "id"]
@@ -87,54 +76,9 @@ class CustomerAdmin(ActionPermissionMixin, ProtectedFirstMixin, admin.ModelAdmin
     list_per_page = LIST_PER_PAGE
     fieldsets = [
         (None, {"fields": ["first_name", "last_name", "email", "phone", "created_at", "updated_at"]}),
-        ("Orders", {"fields": ["latest_orders"]}),
     ]
-    readonly_fields = ["latest_orders", "created_at", "updated_at"]
-    inlines = [AddressInline, PaymentMethodInline]
-    actions = ["anonymize_selected"]
-
-    def has_anonymize_permission(self, request):
-        return request.user.has_perm("customers.anonymize_customer")
-
-    @admin.action(permissions=["anonymize"], description="Anonymize selected customers (erase personal data)")
-    def anonymize_selected(self, request, queryset):
-        """Confirm first; then erase each customer's personal data through the service."""
-        if request.POST.get("confirm") != "yes":
-            return TemplateResponse(
-                request,
-                "admin/customers/customer/anonymize_confirm.html",
-                {
-                    **self.admin_site.each_context(request),
-                    "title": "Anonymize customers",
-                    "opts": self.model._meta,
-                    "objects": queryset.annotate(order_total=Count("orders")),
-                    "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
-                },
-            )
-        done = 0
-        for customer in queryset.order_by("pk"):
-            label = f"#{customer.pk}"
-            try:
-                customer_anonymize(customer=customer, actor=request.user)
-            except ShopError as error:
-                messages.error(request, f"Customer {label}: {error}")
-            else:
-                done += 1
-                self.log_change(request, customer, "Anonymized: personal data erased.")
-        if done:
-            messages.success(request, f"{done} customer(s) anonymized; their orders were kept.")
-        return None
-
-    def get_queryset(self, request):
-        # A subquery per shown row (100 a page), not a GROUP BY over every order of every customer.
-        orders = (
-            Order.objects.filter(customer=OuterRef("pk"))
-            .order_by()
-            .values("customer")
-            .annotate(n=Count("pk"))
-            .values("n")
-        )
-        return super().get_queryset(request).annotate(order_count=Coalesce(Subquery(orders), 0))
+    readonly_fields = ["created_at", "updated_at"]
+    inlines = [AddressInline]
 
     def get_search_results(self, request, queryset, search_term):
         found, may_have_duplicates = super().get_search_results(request, queryset, search_term)
@@ -147,49 +91,6 @@ class CustomerAdmin(ActionPermissionMixin, ProtectedFirstMixin, admin.ModelAdmin
     @admin.display(description="name", ordering="last_name")
     def name(self, obj):
         return obj.full_name
-
-    @admin.display(description="latest orders")
-    def latest_orders(self, obj):
-        """The latest orders as a small table, and how many there are with a link to all of them.
-
-        A table written here rather than an inline: an inline builds a form per order, which
-        cost about a millisecond a row; this costs two indexed reads (customer, placed at)
-        however many orders the customer has.
-        """
-        if obj is None or obj.pk is None:
-            return "—"
-        orders = Order.objects.filter(customer_id=obj.pk).order_by("-created_at", "-id")
-        latest = list(orders[:CUSTOMER_PAGE_ORDERS])
-        count = orders.count()
-        list_url = reverse("admin:orders_order_changelist") + "?" + urlencode({"customer__id__exact": obj.pk})
-        summary = format_html(
-            '<p><a href="{}">{} order{} — open the list</a></p>', list_url, count, pluralize(count)
-        )
-        if not latest:
-            return summary
-        rows = format_html_join(
-            "",
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            (
-                (
-                    change_link(Order, order.pk, order.number),
-                    order.get_status_display(),
-                    format_money(order.total, order.currency),
-                    localize(timezone.localtime(order.created_at)),
-                )
-                for order in latest
-            ),
-        )
-        return format_html(
-            "{}<table><thead><tr><th>Order</th><th>Status</th><th>Total</th><th>Placed at</th></tr>"
-            "</thead><tbody>{}</tbody></table>",
-            summary,
-            rows,
-        )
-
-    @admin.display(description="orders", ordering="order_count")
-    def order_count(self, obj):
-        return obj.order_count
 
 
 @admin.register(Address)

@@ -1,32 +1,19 @@
-from collections.abc import Callable
-from dataclasses import dataclass
-
-from django import forms
-from django.contrib import admin, messages
-from django.contrib.admin import helpers
-from django.contrib.admin.utils import display_for_value, unquote
-from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
-from django.http import Http404
-from django.shortcuts import redirect
-from django.urls import path, reverse
+from django.contrib import admin
+from django.contrib.admin.utils import display_for_value
+from django.core.exceptions import ObjectDoesNotExist
 from django.utils.html import format_html_join
 
 from catalog.models import Product
 from customers.models import Customer
 from orders import services
 from orders.exceptions import InvalidTransition
-from orders.forms import (
-    CancelOrderForm,
-    DeliverOrderForm,
-    OrderNoteForm,
-    ShipOrderForm,
-    ShipOrderFormSet,
-)
+from orders.forms import CancelOrderForm, DeliverOrderForm, OrderNoteForm, ShipOrderForm
 from orders.models import Order, OrderEvent, OrderLine, OrderStatus, Shipment
 from orders.resources import OrderResource
 from orders.selectors import order_search
 from payments.admin import PaymentInline, can_see_payment_methods
 from shop.core.admin_import_export import ExportMixin
+from shop.core.admin_operations import StaffOperation, StaffOperationsMixin
 from shop.core.admin_perf import LIST_PER_PAGE, EstimatedCountPaginator, with_indexed_dates
 from shop.core.admin_tools import (
     ActionPermissionMixin,
@@ -34,14 +21,10 @@ from shop.core.admin_tools import (
     ReadOnlyAdminMixin,
     ReadOnlyInlineMixin,
     ServiceRowAdminMixin,
-    admin_page,
     can_open,
     change_link,
-    log_message,
-    refusal_message,
     save_changed_fields,
 )
-from shop.core.exceptions import ShopError
 from shop.core.money import format_money
 
 SHIPPING_FIELDS = [
@@ -72,76 +55,83 @@ def _ship(*, order: Order, carrier: str, tracking_number: str, actor=None):
     return services.order_ship(order=order, carrier=carrier, tracking_number=tracking_number, actor=actor)
 
 
-@dataclass(frozen=True)
-class OrderOperation:
-    """What staff do to an order through a service, from its page or on a selection of orders."""
+def _unless_it_can(to_status: str, done: str):
+    """Why an order cannot take the step to `to_status` now ("" if it can): a warning on the
+    pages; the service decides."""
 
-    name: str  # in the URL, and the admin's permission method: has_<name>_permission
-    title: str
-    permission: str
-    action: str  # the list's action for a selection of orders ("" if none)
-    action_title: str
-    form_class: type[forms.Form]
-    service: Callable
-    done: str  # "shipped": "Order SO-000001 shipped."
-    to_status: str | None = None
-    formset_class: type[forms.BaseFormSet] | None = None  # one form per order rather than one for all
-    success: str = "Order {order} {done}."
-
-    def blocked(self, order: Order) -> str:
-        """Why the order cannot take this step now ("" if it can): a warning, the service decides."""
-        if self.to_status is None or order.can_transition(self.to_status):
+    def blocked(order: Order) -> str:
+        if order.can_transition(to_status):
             return ""
-        return f"{order.get_status_display()}: cannot be {self.done}."
+        return f"{order.get_status_display()}: cannot be {done}."
+
+    return blocked
 
 
-ORDER_OPERATIONS = {
-    "ship": OrderOperation(
+def _orders_with_lines(orders):
+    return orders.select_related("customer", "shipment").prefetch_related("lines")
+
+
+ORDER_OPERATIONS = [
+    StaffOperation(
         name="ship",
         title="Mark shipped",
         permission="orders.ship_order",
-        action="mark_shipped",
-        action_title="Mark shipped",
-        form_class=ShipOrderForm,
-        formset_class=ShipOrderFormSet,
         service=_ship,
-        done="shipped",
-        to_status=OrderStatus.SHIPPED,
+        form=ShipOrderForm,
+        per_row=True,
+        queryset=_orders_with_lines,
+        blocked=_unless_it_can(OrderStatus.SHIPPED, "shipped"),
+        cannot="be shipped in their current status",
+        done="Order {obj} shipped.",
+        action="mark_shipped",
+        action_label="Mark selected orders shipped",
+        done_many="{count} order{s} shipped.",
+        back_label="Go back",
     ),
-    "deliver": OrderOperation(
+    StaffOperation(
         name="deliver",
         title="Mark delivered",
         permission="orders.deliver_order",
-        action="mark_delivered",
-        action_title="Mark delivered",
-        form_class=DeliverOrderForm,
         service=services.order_deliver,
-        done="delivered",
-        to_status=OrderStatus.DELIVERED,
+        form=DeliverOrderForm,
+        queryset=_orders_with_lines,
+        blocked=_unless_it_can(OrderStatus.DELIVERED, "delivered"),
+        cannot="be delivered in their current status",
+        done="Order {obj} delivered.",
+        action="mark_delivered",
+        action_label="Mark selected orders delivered",
+        done_many="{count} order{s} delivered.",
+        back_label="Go back",
     ),
-    "cancel": OrderOperation(
+    StaffOperation(
         name="cancel",
         title="Cancel order",
         permission="orders.cancel_order",
-        action="cancel_selected",
-        action_title="Cancel orders",
-        form_class=CancelOrderForm,
         service=services.order_cancel,
-        done="cancelled",
-        to_status=OrderStatus.CANCELLED,
+        form=CancelOrderForm,
+        queryset=_orders_with_lines,
+        blocked=_unless_it_can(OrderStatus.CANCELLED, "cancelled"),
+        cannot="be cancelled in their current status",
+        help="Allocated stock goes back to stock, and payments captured are refunded in full.",
+        done="Order {obj} cancelled.",
+        action="cancel_selected",
+        action_label="Cancel selected orders",
+        action_title="Cancel orders",
+        done_many="{count} order{s} cancelled.",
+        # "Cancel" beside "Cancel order" would read as the same thing.
+        back_label="Go back",
     ),
-    "note": OrderOperation(
+    StaffOperation(
         name="note",
         title="Add a note",
         permission="orders.add_orderevent",
-        action="",
-        action_title="",
-        form_class=OrderNoteForm,
         service=services.order_add_note,
-        done="noted",
-        success="Note added to order {order}.",
+        form=OrderNoteForm,
+        on_object_page=True,
+        submit_label="Add note",
+        done="Note added to order {obj}.",
     ),
-}
+]
 
 
 class OrderLineInline(ReadOnlyInlineMixin, admin.TabularInline):
@@ -242,7 +232,7 @@ ORDER_LIST_DEFERRED = [
 
 
 @admin.register(Order)
-class OrderAdmin(ActionPermissionMixin, ExportMixin, admin.ModelAdmin):
+class OrderAdmin(StaffOperationsMixin, ExportMixin, admin.ModelAdmin):
     """Orders are placed, paid, shipped and cancelled by the order services, never edited here."""
 
     list_display = [
@@ -297,7 +287,7 @@ class OrderAdmin(ActionPermissionMixin, ExportMixin, admin.ModelAdmin):
         "payment_method_label",
     ]
     inlines = [OrderLineInline, ShipmentInline, PaymentInline, OrderEventInline]
-    actions = ["mark_shipped", "mark_delivered", "cancel_selected"]
+    operations = ORDER_OPERATIONS
     export_resource_classes = [OrderResource]
     # The order list's own template (its shortcut and the Export button), not import-export's.
     import_export_change_list_template = "admin/orders/order/change_list.html"
@@ -335,18 +325,6 @@ class OrderAdmin(ActionPermissionMixin, ExportMixin, admin.ModelAdmin):
             fieldsets.append((name, {**options, "fields": fields}))
         return fieldsets
 
-    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
-        if obj is not None:
-            context["order_tools"] = [
-                (operation.title, self._operation_url(operation, obj))
-                for operation in ORDER_OPERATIONS.values()
-                if operation.to_status and self._may(request, operation) and not operation.blocked(obj)
-            ]
-            if self.has_note_permission(request):
-                context["note_form"] = OrderNoteForm()
-                context["note_url"] = self._operation_url(ORDER_OPERATIONS["note"], obj)
-        return super().render_change_form(request, context, add, change, form_url, obj)
-
     def has_add_permission(self, request):
         # Orders are placed through orders.services.order_place (stock allocation, snapshots).
         return False
@@ -360,11 +338,11 @@ class OrderAdmin(ActionPermissionMixin, ExportMixin, admin.ModelAdmin):
         return deleted, counts, perms_needed, protected
 
     def delete_model(self, request, obj):
-        # Open orders give their allocated stock back first (orders_delete), with the user as actor.
-        obj.delete(actor=request.user)
+        # Open orders give their allocated stock back first, with the user as actor.
+        services.orders_delete(queryset=Order.objects.filter(pk=obj.pk), actor=request.user)
 
     def delete_queryset(self, request, queryset):
-        queryset.delete(actor=request.user)
+        services.orders_delete(queryset=queryset, actor=request.user)
 
     def save_model(self, request, obj, form, change):
         # Every order field is read-only here (only inlines such as the shipment are edited),
@@ -415,143 +393,6 @@ class OrderAdmin(ActionPermissionMixin, ExportMixin, admin.ModelAdmin):
     @admin.display(description="address")
     def shipping_address(self, obj):
         return format_html_join("", "{}<br>", ((line,) for line in obj.shipping_address_lines)) or None
-
-    # Shipping, delivering, cancelling and notes: one order from its page, or a selection on the list.
-
-    def has_ship_permission(self, request, obj=None):
-        return request.user.has_perm(ORDER_OPERATIONS["ship"].permission)
-
-    def has_deliver_permission(self, request, obj=None):
-        return request.user.has_perm(ORDER_OPERATIONS["deliver"].permission)
-
-    def has_cancel_permission(self, request, obj=None):
-        return request.user.has_perm(ORDER_OPERATIONS["cancel"].permission)
-
-    def has_note_permission(self, request, obj=None):
-        return request.user.has_perm(ORDER_OPERATIONS["note"].permission)
-
-    def get_urls(self):
-        info = self.opts.app_label, self.opts.model_name
-        return [
-            *(
-                path(
-                    f"<path:object_id>/{name}/",
-                    self.admin_site.admin_view(self._order_view),
-                    {"operation": name},
-                    name="{}_{}_{}".format(*info, name),
-                )
-                for name in ORDER_OPERATIONS
-            ),
-            *super().get_urls(),
-        ]
-
-    def _may(self, request, operation: OrderOperation) -> bool:
-        return getattr(self, f"has_{operation.name}_permission")(request)
-
-    def _operation_url(self, operation: OrderOperation, order: Order) -> str:
-        return reverse(f"{self.admin_site.name}:orders_order_{operation.name}", args=[order.pk])
-
-    @admin.action(description="Mark selected orders shipped", permissions=["ship"])
-    def mark_shipped(self, request, queryset):
-        return self._orders_action(request, queryset, ORDER_OPERATIONS["ship"])
-
-    @admin.action(description="Mark selected orders delivered", permissions=["deliver"])
-    def mark_delivered(self, request, queryset):
-        return self._orders_action(request, queryset, ORDER_OPERATIONS["deliver"])
-
-    @admin.action(description="Cancel selected orders", permissions=["cancel"])
-    def cancel_selected(self, request, queryset):
-        return self._orders_action(request, queryset, ORDER_OPERATIONS["cancel"])
-
-    def _order_view(self, request, object_id, operation):
-        operation = ORDER_OPERATIONS[operation]
-        if not self._may(request, operation):
-            raise PermissionDenied
-        order = self.get_queryset(request).prefetch_related("lines").filter(pk=unquote(object_id)).first()
-        if order is None:
-            raise Http404(f"No order with the id {object_id!r}.")
-        change_url = reverse(f"{self.admin_site.name}:orders_order_change", args=[order.pk])
-        form = operation.form_class(request.POST if request.method == "POST" else None)
-        if form.is_bound and form.is_valid():
-            try:
-                operation.service(order=order, actor=request.user, **form.service_kwargs())
-            except ShopError as error:
-                messages.error(request, str(error))
-            else:
-                self.log_change(request, order, log_message(operation.title, form.service_kwargs()))
-                messages.success(request, operation.success.format(order=order, done=operation.done))
-                return redirect(change_url)
-        if operation.to_status is None and request.method == "POST":
-            # The note form lives on the order page; its refusal is shown there too.
-            return redirect(change_url)
-        return admin_page(
-            self,
-            request,
-            "admin/orders/order/order_form.html",
-            {
-                "title": operation.title,
-                "original": order,
-                "operation": operation,
-                "blocked": operation.blocked(order),
-                "shipment": _shipment(order),
-                "form": form,
-                "submit_label": operation.title,
-                "cancel_url": change_url,
-            },
-        )
-
-    def _orders_action(self, request, queryset, operation: OrderOperation):
-        """The page listing the selected orders (asking carrier and tracking per order, or a reason),
-        then the service for each. An order the service refuses gets its own error message and
-        stays as it was; the others go ahead."""
-        orders = list(queryset.select_related("customer", "shipment").prefetch_related("lines"))
-        data = request.POST if "apply" in request.POST else None
-        if operation.formset_class:
-            # Shipping asks per order; the other steps ask one thing (a reason) for all of them.
-            form = None
-            formset = operation.formset_class(data, objects=orders, prefix="rows")
-            rows = formset.rows
-            valid = formset.is_bound and formset.is_valid()
-        else:
-            formset = None
-            form = operation.form_class(data)
-            rows = [(order, form) for order in orders]
-            valid = form.is_bound and form.is_valid()
-        if valid:
-            done = 0
-            for order, order_form in rows:
-                try:
-                    operation.service(order=order, actor=request.user, **order_form.service_kwargs())
-                except ShopError as error:
-                    messages.error(request, refusal_message(order, error))
-                else:
-                    self.log_change(request, order, log_message(operation.title, order_form.service_kwargs()))
-                    done += 1
-            if done:
-                messages.success(request, f"{done} order{'' if done == 1 else 's'} {operation.done}.")
-            return None
-        rows = [
-            {"order": order, "form": order_form if formset else None, "blocked": operation.blocked(order)}
-            for order, order_form in rows
-        ]
-        return admin_page(
-            self,
-            request,
-            "admin/orders/order/orders_selected.html",
-            {
-                "title": f"{operation.action_title}: {len(orders)} order{'' if len(orders) == 1 else 's'}",
-                "operation": operation,
-                "rows": rows,
-                "blocked_count": sum(1 for row in rows if row["blocked"]),
-                "formset": formset,
-                "form": form,
-                "objects": orders,
-                "action_name": operation.action,
-                "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
-                "submit_label": operation.action_title,
-                "cancel_url": request.get_full_path(),
-            },
-        )
 
 
 @admin.register(OrderLine)

@@ -4,3 +4,11 @@ from django.apps import AppConfig
 class OrdersConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "orders"
+
+    def ready(self):
+        # Payments are made for orders, but the payments app imports nothing of orders: it is
+        # handed the order side of a payment here.
+        from orders.services import ORDER_PAYMENTS
+        from payments.services import connect_order_side
+
+        connect_order_side(ORDER_PAYMENTS)

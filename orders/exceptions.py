@@ -37,3 +37,7 @@ class CurrencyMismatch(OrderError):
 
 class InvalidShipment(OrderError):
     """A shipment needs a carrier and a tracking number."""
+
+
+class OpenOrdersNotDeleted(OrderError):
+    """A plain delete of open orders, whose allocated stock only orders_delete gives back."""

@@ -3,7 +3,6 @@
 from django import forms
 
 from orders.models import Shipment
-from shop.core.admin_tools import ObjectRowForm, ObjectRowsFormSet
 
 CARRIERS = ["UPS", "USPS", "FedEx", "DHL"]
 OTHER_CARRIER = "Other"
@@ -38,13 +37,6 @@ class ShipOrderForm(forms.Form):
             "carrier": self.cleaned_data["carrier_name"],
             "tracking_number": self.cleaned_data["tracking_number"],
         }
-
-
-class ShipOrderRowForm(ObjectRowForm, ShipOrderForm):
-    pass
-
-
-ShipOrderFormSet = forms.formset_factory(ShipOrderRowForm, formset=ObjectRowsFormSet, extra=0)
 
 
 class DeliverOrderForm(forms.Form):

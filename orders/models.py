@@ -4,6 +4,7 @@ from django.db.models import F, Q
 from django.db.models.functions import Round
 from django_countries.fields import CountryField
 
+from orders.exceptions import OpenOrdersNotDeleted
 from shop.core.money import CurrencyField, MoneyField
 
 
@@ -35,17 +36,21 @@ class OrderQuerySet(models.QuerySet):
     def awaiting_shipment(self):
         return self.filter(status=OrderStatus.PAID)
 
-    def delete(self, actor=None):
-        """Delete these orders, first giving back the stock that open ones still hold.
+    def delete(self):
+        """Delete these orders, unless some are open: those still hold allocated stock, which
+        `orders.services.orders_delete` gives back first (the admin deletes through it)."""
+        open_numbers = list(self.open().values_list("number", flat=True)[:6])
+        if open_numbers:
+            shown = ", ".join(str(number) for number in open_numbers[:5])
+            raise OpenOrdersNotDeleted(
+                f"Open orders hold allocated stock ({shown}{', …' if len(open_numbers) > 5 else ''}): "
+                "delete them with orders.services.orders_delete, which gives their stock back."
+            )
+        return super().delete()
 
-        Every way of deleting orders ends here (the admin's bulk delete, `Order.delete()`, the
-        ORM), so no deletion can strand an allocation.
-        """
-        from orders.services import orders_delete
-
-        return orders_delete(queryset=self, actor=actor)
-
-    def _delete_rows(self):
+    def delete_released(self):
+        """Delete these orders without the open-order check, for orders_delete once it has
+        released their stock in the same transaction."""
         return super().delete()
 
 
@@ -119,8 +124,9 @@ class Order(models.Model):
     def __str__(self):
         return self.number or f"Order #{self.pk}"
 
-    def delete(self, using=None, keep_parents=False, actor=None):
-        return type(self).objects.using(using or self._state.db).filter(pk=self.pk).delete(actor=actor)
+    def delete(self, using=None, keep_parents=False):
+        # Through the queryset's check: an open order's allocated stock must be given back first.
+        return type(self).objects.using(using or self._state.db).filter(pk=self.pk).delete()
 
     def can_transition(self, to_status: str) -> bool:
         return to_status in TRANSITIONS[self.status]

@@ -1,5 +1,7 @@
-"""Writes to orders: place, ship, deliver, cancel. Each runs in one transaction, writes its
-OrderEvent and stock ledger rows in that transaction, and announces only after commit."""
+"""Writes to orders: place, ship, deliver, cancel, delete; and what touches orders and payments
+together (the order side of a payment, a customer's erasure). Each runs in one transaction,
+writes its OrderEvent and stock ledger rows in that transaction, and announces only after commit.
+"""
 
 import logging
 from collections.abc import Iterable
@@ -15,6 +17,7 @@ from catalog.models import Product
 from catalog.selectors import products_for_order
 from customers.models import Address, Customer
 from customers.selectors import default_shipping_address
+from customers.services import customer_erase_personal_data
 from orders.exceptions import (
     AddressNotOwned,
     CurrencyMismatch,
@@ -25,10 +28,11 @@ from orders.exceptions import (
     OrderError,
 )
 from orders.models import Order, OrderEvent, OrderLine, OrderStatus, Shipment
-from payments.exceptions import PaymentMethodExpired, PaymentMethodNotOwned
-from payments.models import PaymentMethod
+from payments import services as payment_services
+from payments.models import Payment, PaymentMethod
 from shop.core.db import atomic_with_retry, insert_rows
 from shop.core.money import default_currency, quantize
+from shop.core.privacy import REMOVED, erase_emails
 
 logger = logging.getLogger("shop.orders")
 
@@ -70,15 +74,6 @@ def _snapshot_address(order: Order, address: Address, customer: Customer) -> Non
     order.shipping_postal_code = address.postal_code
     order.shipping_country = address.country
     order.shipping_phone = customer.phone.as_e164 if customer.phone else ""
-
-
-def check_payment_method(method: PaymentMethod, customer: Customer) -> None:
-    if method.customer_id != customer.pk:
-        raise PaymentMethodNotOwned(
-            f"The payment method {method.label} belongs to another customer, not {customer.full_name}."
-        )
-    if method.is_expired:
-        raise PaymentMethodExpired(f"The card {method.label} has expired.")
 
 
 def record_event(order: Order, kind: str, *, actor=None, message="", from_status="", to_status=""):
@@ -146,7 +141,7 @@ def order_place(
             f"not {customer.full_name}."
         )
     if payment_method is not None:
-        check_payment_method(payment_method, customer)
+        payment_services.check_payment_method(payment_method, customer)
 
     # Current prices and active flags, not whatever the caller's instances remember.
     products = products_for_order(ids=quantities)
@@ -259,9 +254,6 @@ def order_deliver(*, order: Order, actor=None) -> Order:
 @atomic_with_retry
 def order_cancel(*, order: Order, actor=None, reason: str = "") -> Order:
     """Cancel an open order: its allocation goes back to stock, captured payments are refunded."""
-    from payments.models import Payment
-    from payments.services import payment_refund
-
     locked = lock_order(order)
     if not locked.can_transition(OrderStatus.CANCELLED):
         raise InvalidTransition(locked, OrderStatus.CANCELLED)
@@ -282,7 +274,7 @@ def order_cancel(*, order: Order, actor=None, reason: str = "") -> Order:
     )
     refundable = locked.payments.filter(status=Payment.Status.CAPTURED).order_by("pk")
     for payment in refundable:
-        payment_refund(payment=payment, actor=actor, reason=f"Order cancelled. {reason}".strip())
+        payment_services.payment_refund(payment=payment, actor=actor, reason=f"Order cancelled. {reason}".strip())
     _sync(order, locked)
     number = locked.number
     transaction.on_commit(lambda: logger.info("order cancelled: %s", number))
@@ -317,7 +309,7 @@ def orders_delete(*, queryset, actor=None):
             actor=actor,
             note="Order deleted",
         )
-    result = Order.objects.filter(pk__in=ids)._delete_rows()
+    result = Order.objects.filter(pk__in=ids).delete_released()
     numbers = [order.number for order in locked]
     transaction.on_commit(lambda: logger.info("orders deleted: %s", ", ".join(map(str, numbers))))
     return result
@@ -330,3 +322,73 @@ def order_add_note(*, order: Order, message: str, actor=None) -> OrderEvent:
     if not message:
         raise OrderError("A note needs some text.")
     return record_event(order, OrderEvent.Kind.NOTE, actor=actor, message=message)
+
+
+class OrderPayments:
+    """The order side of a payment (payments.services.OrderSide): the payment services call it
+    to lock the order, check it can be paid, and write payments into its history and status."""
+
+    def lock(self, order: Order) -> Order:
+        return lock_order(order)
+
+    def check_payable(self, order: Order) -> None:
+        if order.status != OrderStatus.PLACED:
+            raise InvalidTransition(order, OrderStatus.PAID)
+
+    def captured(self, order: Order, *, message: str, paid_in_full: bool, actor) -> None:
+        record_event(order, OrderEvent.Kind.PAYMENT_CAPTURED, actor=actor, message=message)
+        if paid_in_full:
+            order.paid_at = timezone.now()
+            order_transition(
+                order, OrderStatus.PAID, kind=OrderEvent.Kind.PAID, actor=actor, fields=["paid_at"]
+            )
+
+    def refunded(self, order: Order, *, message: str, actor) -> None:
+        record_event(order, OrderEvent.Kind.REFUNDED, actor=actor, message=message)
+
+
+ORDER_PAYMENTS = OrderPayments()
+
+
+@atomic_with_retry
+def customer_anonymize(*, customer: Customer, actor=None) -> Customer:
+    """Erase a customer's personal data in one transaction, keeping orders and payments.
+
+    Name, email and phone are replaced; saved addresses and payment methods are deleted; the
+    customer's orders keep their lines, totals and payments for accounting, with the shipping
+    snapshot (name, street, postal code, phone) and any email in payment labels scrubbed. Each
+    order's timeline records that it happened and who did it. This layer sees customers, orders
+    and payments; each app erases its own rows.
+    """
+    now = timezone.now()
+    locked = customer_erase_personal_data(customer=customer, now=now)
+    payment_services.payments_erase_personal_data(customer=locked)
+    orders = Order.objects.filter(customer=locked)
+    orders.update(
+        shipping_name=REMOVED,
+        shipping_line1=REMOVED,
+        shipping_line2="",
+        shipping_postal_code="",
+        shipping_phone="",
+        updated_at=now,
+    )
+    order_ids = list(orders.values_list("pk", flat=True))
+    # Labels and messages may carry a PayPal email: keep the words, drop the address.
+    erase_emails(Order.objects.filter(pk__in=order_ids), "payment_method_label")
+    erase_emails(OrderEvent.objects.filter(order_id__in=order_ids), "message")
+    OrderEvent.objects.bulk_create(
+        [
+            OrderEvent(
+                order_id=pk,
+                kind=OrderEvent.Kind.NOTE,
+                message="Customer's personal data anonymized; order kept for accounting.",
+                actor_id=getattr(actor, "pk", None),
+            )
+            for pk in order_ids
+        ]
+    )
+    customer_id = locked.pk
+    transaction.on_commit(lambda: logger.info("customer anonymized: #%s", customer_id))
+    if customer is not locked:
+        customer.refresh_from_db()
+    return locked

@@ -1,13 +1,12 @@
-from django.contrib import admin, messages
-from django.contrib.admin.utils import unquote
-from django.core.exceptions import PermissionDenied
-from django.http import Http404
-from django.shortcuts import redirect
-from django.urls import path, reverse
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.contrib import admin
 
 from payments import services
 from payments.forms import RefundPaymentForm
 from payments.models import Payment, PaymentMethod
+from shop.core.admin_operations import StaffOperation, StaffOperationsMixin
 from shop.core.admin_perf import EstimatedCountPaginator
 from shop.core.admin_tools import (
     ActionPermissionMixin,
@@ -15,11 +14,8 @@ from shop.core.admin_tools import (
     OneDefaultPerCustomerFormSet,
     ReadOnlyAdminMixin,
     ReadOnlyInlineMixin,
-    admin_page,
     change_link,
-    log_message,
 )
-from shop.core.exceptions import ShopError
 from shop.core.money import format_money
 
 PAYMENT_METHOD_DEFAULTS = {"is_default": "payment_method_one_default"}
@@ -138,8 +134,47 @@ class PaymentMethodAdmin(ActionPermissionMixin, MaskedPaymentMethodMixin, admin.
         return None
 
 
+@dataclass(frozen=True)
+class Refunded:
+    payment: Payment
+    amount: Decimal  # what this refund gave back
+
+
+def _refund(*, payment: Payment, actor=None, amount=None, reason: str = "") -> Refunded:
+    """payment_refund, reporting how much this call refunded (an empty amount refunds the rest)."""
+    before = payment.refunded_amount
+    refunded = services.payment_refund(payment=payment, actor=actor, amount=amount, reason=reason)
+    return Refunded(payment=refunded, amount=refunded.refunded_amount - before)
+
+
+def _refund_done(payment: Payment, result: Refunded) -> str:
+    refunded = result.payment
+    return (
+        f"Refunded {format_money(result.amount, refunded.currency)} of order {refunded.order}'s "
+        f"payment; {format_money(refunded.refundable_amount, refunded.currency)} is left to refund."
+    )
+
+
+PAYMENT_OPERATIONS = [
+    StaffOperation(
+        name="refund",
+        title="Refund",
+        permission="payments.refund_payment",
+        service=_refund,
+        form=RefundPaymentForm,
+        initial=lambda payment: {"amount": payment.refundable_amount},
+        blocked=lambda payment: "" if payment.refundable_amount > 0 else "Nothing is left to refund.",
+        done=_refund_done,
+        history_details=lambda result, details: {
+            **details,
+            "amount": format_money(result.amount, result.payment.currency),
+        },
+    ),
+]
+
+
 @admin.register(Payment)
-class PaymentAdmin(ActionPermissionMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+class PaymentAdmin(StaffOperationsMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     """Payments are recorded by the payment services; the admin only shows them."""
 
     list_display = [
@@ -172,78 +207,10 @@ class PaymentAdmin(ActionPermissionMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
         "created_at",
         "updated_at",
     ]
+    operations = PAYMENT_OPERATIONS
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("order__customer", "method")
-
-    def has_refund_permission(self, request, obj=None):
-        return request.user.has_perm("payments.refund_payment")
-
-    def get_urls(self):
-        info = self.opts.app_label, self.opts.model_name
-        return [
-            path(
-                "<path:object_id>/refund/",
-                self.admin_site.admin_view(self.refund_view),
-                name="{}_{}_refund".format(*info),
-            ),
-            *super().get_urls(),
-        ]
-
-    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
-        context["can_refund"] = (
-            obj is not None and self.has_refund_permission(request, obj) and obj.refundable_amount > 0
-        )
-        return super().render_change_form(request, context, add, change, form_url, obj)
-
-    def refund_view(self, request, object_id):
-        """Refund all or part of one payment, through payments.services.payment_refund."""
-        if not self.has_refund_permission(request):
-            raise PermissionDenied
-        payment = self.get_queryset(request).filter(pk=unquote(object_id)).first()
-        if payment is None:
-            raise Http404(f"No payment with the id {object_id!r}.")
-        change_url = reverse(f"{self.admin_site.name}:payments_payment_change", args=[payment.pk])
-        form = RefundPaymentForm(
-            request.POST if request.method == "POST" else None,
-            initial={"amount": payment.refundable_amount},
-        )
-        if form.is_bound and form.is_valid():
-            refunded_before = payment.refunded_amount
-            try:
-                refunded = services.payment_refund(
-                    payment=payment, actor=request.user, **form.service_kwargs()
-                )
-            except ShopError as error:
-                messages.error(request, str(error))
-            else:
-                amount = refunded.refunded_amount - refunded_before
-                self.log_change(
-                    request,
-                    refunded,
-                    log_message(
-                        "Refund", {"amount": format_money(amount, refunded.currency), **form.service_kwargs()}
-                    ),
-                )
-                messages.success(
-                    request,
-                    f"Refunded {format_money(amount, refunded.currency)} of order {refunded.order}'s "
-                    f"payment; {format_money(refunded.refundable_amount, refunded.currency)} is left "
-                    "to refund.",
-                )
-                return redirect(change_url)
-        return admin_page(
-            self,
-            request,
-            "admin/payments/payment/refund.html",
-            {
-                "title": "Refund",
-                "original": payment,
-                "form": form,
-                "submit_label": "Refund",
-                "cancel_url": change_url,
-            },
-        )
 
     @admin.display(description="order", ordering="order__number")
     def order_link(self, obj):

@@ -1,36 +1,86 @@
-"""Writes to payments: capture and refund. The order's row is locked first, then the payment's,
-in every service, so concurrent captures and refunds queue instead of double-counting."""
+"""Writes to payments: capture, refund, and the payments' part of erasing a customer's data.
+
+Payments are made for orders, yet this app imports nothing of orders (the apps import in one
+direction: orders -> payments -> customers). What a payment needs of the order it pays for —
+lock the order's row, check that it can take a payment, write the payment into the order's
+history and status — is the `OrderSide` below, which the orders app provides
+(`orders.services.ORDER_PAYMENTS`, connected by `orders.apps.OrdersConfig.ready`).
+
+In every service the order's row is locked first, then the payment's, so concurrent captures
+and refunds queue instead of double-counting.
+"""
 
 import logging
 from decimal import Decimal
+from typing import Protocol
 
+from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 from django.db.models import Sum
-from django.utils import timezone
 
-from orders.exceptions import InvalidTransition
-from orders.models import Order, OrderEvent, OrderStatus
-from orders.services import check_payment_method, lock_order, order_transition, record_event
-from payments.exceptions import InvalidAmount, RefundNotAllowed
+from customers.models import Customer
+from payments.exceptions import InvalidAmount, PaymentMethodExpired, PaymentMethodNotOwned, RefundNotAllowed
 from payments.models import Payment, PaymentMethod
 from shop.core.db import atomic_with_retry
 from shop.core.money import quantize
+from shop.core.privacy import erase_emails
 
 logger = logging.getLogger("shop.payments")
 
 
-def order_amount_paid(order: Order) -> Decimal:
+class OrderSide(Protocol):
+    """What the payment services do to the order a payment is for (provided by the orders app)."""
+
+    def lock(self, order):
+        """Lock the order's row for this transaction and return its current state."""
+
+    def check_payable(self, order) -> None:
+        """Raise a ShopError unless the (locked) order can take a payment now."""
+
+    def captured(self, order, *, message: str, paid_in_full: bool, actor) -> None:
+        """Write a captured payment into the order's history; mark it paid when paid in full."""
+
+    def refunded(self, order, *, message: str, actor) -> None:
+        """Write a refund into the order's history."""
+
+
+_order_side: OrderSide | None = None
+
+
+def connect_order_side(side: OrderSide) -> None:
+    """Called once by the orders app when Django starts."""
+    global _order_side
+    _order_side = side
+
+
+def _orders() -> OrderSide:
+    if _order_side is None:
+        raise ImproperlyConfigured("Payments are made for orders: add the orders app to INSTALLED_APPS.")
+    return _order_side
+
+
+def check_payment_method(method: PaymentMethod, customer: Customer) -> None:
+    """Refuse a payment method that is not this customer's, or a card that has expired."""
+    if method.customer_id != customer.pk:
+        raise PaymentMethodNotOwned(
+            f"The payment method {method.label} belongs to another customer, not {customer.full_name}."
+        )
+    if method.is_expired:
+        raise PaymentMethodExpired(f"The card {method.label} has expired.")
+
+
+def order_amount_paid(order) -> Decimal:
     """Captured minus refunded, over the order's payments."""
-    totals = order.payments.filter(status__in=[Payment.Status.CAPTURED, Payment.Status.REFUNDED]).aggregate(
-        captured=Sum("amount"), refunded=Sum("refunded_amount")
-    )
+    totals = Payment.objects.filter(
+        order_id=order.pk, status__in=[Payment.Status.CAPTURED, Payment.Status.REFUNDED]
+    ).aggregate(captured=Sum("amount"), refunded=Sum("refunded_amount"))
     return (totals["captured"] or Decimal("0")) - (totals["refunded"] or Decimal("0"))
 
 
 @atomic_with_retry
 def payment_capture(
     *,
-    order: Order,
+    order,
     method: PaymentMethod | None = None,
     amount=None,
     reference: str = "",
@@ -41,9 +91,9 @@ def payment_capture(
     `amount` defaults to what is still owed; more than that is refused. `method` defaults to the
     order's payment method and must belong to the order's customer.
     """
-    locked = lock_order(order)
-    if locked.status != OrderStatus.PLACED:
-        raise InvalidTransition(locked, OrderStatus.PAID)
+    orders = _orders()
+    locked = orders.lock(order)
+    orders.check_payable(locked)
     outstanding = locked.total - order_amount_paid(locked)
     amount = outstanding if amount is None else quantize(amount)
     if amount <= 0:
@@ -68,15 +118,12 @@ def payment_capture(
     )
     payment.full_clean(exclude=["order", "method"])
     payment.save()
-    record_event(
+    orders.captured(
         locked,
-        OrderEvent.Kind.PAYMENT_CAPTURED,
-        actor=actor,
         message=f"{amount} {locked.currency} captured ({payment.method_label}) {reference}".strip(),
+        paid_in_full=amount == outstanding,
+        actor=actor,
     )
-    if amount == outstanding:
-        locked.paid_at = timezone.now()
-        order_transition(locked, OrderStatus.PAID, kind=OrderEvent.Kind.PAID, actor=actor, fields=["paid_at"])
     if order is not locked:
         order.refresh_from_db()
     number, label = locked.number, str(payment.amount)
@@ -87,7 +134,8 @@ def payment_capture(
 @atomic_with_retry
 def payment_refund(*, payment: Payment, amount=None, actor=None, reason: str = "") -> Payment:
     """Refund all (default) or part of a captured payment; never more than is left of it."""
-    lock_order(payment.order)
+    orders = _orders()
+    orders.lock(payment.order)
     locked = Payment.objects.select_for_update().get(pk=payment.pk)
     if locked.status not in (Payment.Status.CAPTURED,):
         raise RefundNotAllowed(
@@ -109,10 +157,18 @@ def payment_refund(*, payment: Payment, amount=None, actor=None, reason: str = "
     message = f"{amount} {locked.currency} refunded ({locked.method_label})."
     if reason:
         message = f"{message} {reason}"
-    record_event(locked.order, OrderEvent.Kind.REFUNDED, actor=actor, message=message)
+    orders.refunded(locked.order, message=message, actor=actor)
     locked.refresh_from_db()
     if payment is not locked:
         payment.refresh_from_db()
     number = locked.order.number
     transaction.on_commit(lambda: logger.info("payment refunded: %s %s", number, amount))
     return locked
+
+
+def payments_erase_personal_data(*, customer: Customer) -> None:
+    """Payments' part of anonymizing a customer, in the caller's transaction: their saved payment
+    methods are deleted, and email addresses are dropped from the labels of their payments
+    (a PayPal label names the account); amounts and references stay, for accounting."""
+    PaymentMethod.objects.filter(customer=customer).delete()
+    erase_emails(Payment.objects.filter(order__customer=customer), "method_label")

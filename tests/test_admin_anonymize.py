@@ -47,7 +47,7 @@ def test_customer_service_anonymizes_after_confirming(client, customer_with_orde
     customer.refresh_from_db()
     assert customer.anonymized_at is None  # nothing happens before the confirmation
 
-    response = _post(client, customer, confirm="yes")
+    response = _post(client, customer, apply="yes")
     assert response.status_code == 302
     assert any("anonymized" in m for m in messages_of(response))
     customer.refresh_from_db()
@@ -64,7 +64,7 @@ def test_customer_service_anonymizes_after_confirming(client, customer_with_orde
 def test_roles_without_the_permission_cannot_anonymize(client, customer_with_order, role):
     customer, _ = customer_with_order
     log_in(client, role)
-    response = _post(client, customer, confirm="yes")
+    response = _post(client, customer, apply="yes")
     assert response.status_code == 403
     customer.refresh_from_db()
     assert customer.anonymized_at is None

@@ -12,10 +12,10 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from catalog.models import Product, ProductType, Stock, StockMovement
-from customers.admin import CUSTOMER_PAGE_ORDERS
 from customers.models import Address, Customer
 from orders.models import Order, OrderEvent, OrderLine, Shipment
 from payments.models import Payment, PaymentMethod
+from shop.backoffice.admin import CUSTOMER_PAGE_ORDERS
 from tests.factories import (
     AddressFactory,
     CustomerFactory,

@@ -10,8 +10,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from bench.admin_pages import pages
-from customers.admin import CUSTOMER_PAGE_ORDERS
 from orders.models import Order
+from shop.backoffice.admin import CUSTOMER_PAGE_ORDERS
 from tests.factories import (
     AddressFactory,
     CustomerFactory,

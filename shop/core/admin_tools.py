@@ -195,14 +195,14 @@ class ActionPermissionMixin:
 
     def changelist_view(self, request, extra_context=None):
         action = request.POST.get("action") if request.method == "POST" else None
-        # _get_base_actions(): every action of this admin, before the permission filter.
-        if (
-            action
-            and action not in self.get_actions(request)
-            and any(name == action for _, name, _ in self._get_base_actions())
-        ):
+        if action and action not in self.get_actions(request) and action in self.all_action_names():
             raise PermissionDenied
         return super().changelist_view(request, extra_context)
+
+    def all_action_names(self) -> set[str]:
+        """Every action of this admin, whoever may run it."""
+        # _get_base_actions(): the declared actions, before the permission filter.
+        return {name for _, name, _ in self._get_base_actions()}
 
     def action_checkbox(self, obj):
         """The row's selection box, the same markup as Django's without a template per row.
@@ -216,13 +216,6 @@ class ActionPermissionMixin:
             str(obj.pk),
             format_html(_("Select this object for an action - {}"), str(obj)),
         )
-
-
-def refusal_message(obj, error) -> str:
-    """A service's refusal, naming the object it concerns (once, if the message already does)."""
-    message = str(error)
-    label = str(obj)
-    return message if label in message else f"{label}: {message}"
 
 
 def admin_page(model_admin, request, template: str, context: dict) -> TemplateResponse:

@@ -1,8 +1,7 @@
 import pytest
 
 from customers.exceptions import AlreadyAnonymized
-from customers.services import customer_anonymize
-from orders.services import order_place
+from orders.services import customer_anonymize, order_place
 from payments.models import Payment
 from payments.services import payment_capture
 from tests.factories import PayPalMethodFactory, UserFactory
