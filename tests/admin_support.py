@@ -1,10 +1,17 @@
 """Helpers for the staff-screen tests: staff members of each role, real orders made by the
-services, and posting an admin action the way a browser does (list, then the action's page)."""
+services, posting an admin action the way a browser does (list, then the action's page), posting
+a form page back, counting a page's queries, and exporting a list as a browser does."""
+
+import csv
+import io
 
 from django.contrib.auth.models import Group
 from django.contrib.messages import get_messages
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from catalog.models import Stock
 from orders import services as order_services
 from payments import services as payment_services
 from tests.factories import AddressFactory, CustomerFactory, UserFactory
@@ -87,3 +94,75 @@ def confirm_action(client, page, rows=None, **fields):
                 data[form[name].html_name] = value
     data.update(fields)
     return client.post(page.wsgi_request.get_full_path(), data)
+
+
+# Pages: their stock figures, their query counts, what their forms post back
+
+
+def stock_of(product) -> tuple[int, int]:
+    stock = Stock.objects.get(pk=product.pk)
+    return stock.on_hand, stock.allocated
+
+
+def queries_for(request) -> int:
+    with CaptureQueriesContext(connection) as queries:
+        response = request()
+    assert response.status_code == 200
+    return len(queries)
+
+
+def count_queries(client, url) -> int:
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(url)
+    assert response.status_code == 200
+    return len(queries)
+
+
+def form_data(response) -> dict:
+    """What a browser would post back, unchanged, for the admin form and inlines on this page."""
+    forms = [response.context["adminform"].form]
+    for inline in response.context["inline_admin_formsets"]:
+        forms += [inline.formset.management_form, *inline.formset.forms]
+    data = {}
+    for form in forms:
+        for field in form:
+            value = field.value()
+            if isinstance(value, bool):
+                if value:
+                    data[field.html_name] = "on"
+            else:
+                data[field.html_name] = "" if value is None else str(value)
+    return data
+
+
+def page_errors(response) -> str:
+    """Every error shown on an admin form page (fields, forms, inlines), as one string."""
+    errors = [str(error) for error in response.context["errors"]]
+    for inline in response.context["inline_admin_formsets"]:
+        errors += [str(error) for error in inline.formset.non_form_errors()]
+    return " ".join(errors)
+
+
+# Export (django-import-export)
+
+
+def export(client, model, file_format: str = "csv", query: str = ""):
+    """Ask for the model's export page, then submit it with every column ticked, as a browser does."""
+    url = admin_url(model, "export") + (f"?{query}" if query else "")
+    page = client.get(url)
+    assert page.status_code == 200
+    form = page.context["form"]
+    data = {name: "on" for name, field in form.fields.items() if getattr(field, "is_selectable_field", False)}
+    data["format"] = next(value for value, title in form.fields["format"].choices if title == file_format)
+    data["resource"] = "0"
+    return client.post(url, data)
+
+
+def csv_rows(response) -> list[dict]:
+    assert response.status_code == 200
+    assert response["Content-Type"] == "text/csv"
+    return list(csv.DictReader(io.StringIO(response.content.decode())))
+
+
+def csv_header(response) -> list[str]:
+    return next(csv.reader(io.StringIO(response.content.decode())))

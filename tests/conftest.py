@@ -1,6 +1,12 @@
 import pytest
 
-from tests.factories import SuperuserFactory
+from tests.factories import (
+    AddressFactory,
+    CustomerFactory,
+    PaymentMethodFactory,
+    ProductFactory,
+    SuperuserFactory,
+)
 
 
 @pytest.fixture
@@ -12,3 +18,23 @@ def superuser(db):
 def admin_client(client, superuser):
     client.force_login(superuser)
     return client
+
+
+@pytest.fixture
+def customer(db):
+    customer = CustomerFactory()
+    AddressFactory(customer=customer, is_default_shipping=True, is_default_billing=True)
+    return customer
+
+
+@pytest.fixture
+def card(customer):
+    return PaymentMethodFactory(customer=customer, is_default=True)
+
+
+@pytest.fixture
+def make_product(db):
+    def make(on_hand=10, **kwargs):
+        return ProductFactory(stock=on_hand, **kwargs)
+
+    return make

@@ -30,6 +30,7 @@ from tests.admin_support import (
     ROLES,
     SHIPPING,
     admin_url,
+    form_data,
     log_in,
     paid_order,
     place_order,
@@ -43,7 +44,6 @@ from tests.factories import (
     SuperuserFactory,
     UserFactory,
 )
-from tests.test_admin_pages import form_data
 
 pytestmark = pytest.mark.django_db
 

@@ -84,8 +84,8 @@ def test_no_column_can_hold_a_full_number():
 @pytest.mark.parametrize("field", ["holder_name", "gateway_token", "paypal_email", "last4"])
 @pytest.mark.parametrize("number", ["4111111111111111", "4222222222222", "4111111111111111110"])
 def test_admin_form_refuses_a_card_number_in_every_text_field(admin_client, field, number):
+    from tests.admin_support import admin_url, form_data
     from tests.factories import CustomerFactory
-    from tests.test_admin_pages import admin_url, form_data
 
     customer = CustomerFactory()
     url = admin_url(PaymentMethod, "add")
@@ -110,7 +110,7 @@ def test_admin_form_refuses_a_card_number_in_every_text_field(admin_client, fiel
 
 @pytest.mark.django_db
 def test_payments_cannot_be_edited_in_the_admin(admin_client):
-    from tests.test_admin_pages import admin_url
+    from tests.admin_support import admin_url
 
     payment = PaymentFactory()
     page = admin_client.get(admin_url(Payment, "change", payment.pk))

@@ -6,8 +6,8 @@ from catalog.selectors import stock_available
 from catalog.services import product_create, stock_adjust, stock_receive
 from orders.services import order_place
 from shop.core.exceptions import ShopError
+from tests.catalog.support import stock_of
 from tests.factories import ProductTypeFactory, UserFactory
-from tests.services.conftest import stock_of
 
 
 def test_receive_raises_on_hand_and_writes_a_receipt(make_product):

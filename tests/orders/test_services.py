@@ -15,8 +15,8 @@ from orders.models import Order, OrderEvent, OrderLine
 from orders.services import order_cancel, order_deliver, order_place, order_ship
 from payments.exceptions import PaymentMethodNotOwned
 from payments.services import payment_capture
+from tests.catalog.support import stock_of
 from tests.factories import AddressFactory, CustomerFactory, PaymentMethodFactory, UserFactory
-from tests.services.conftest import stock_of
 
 
 def _nothing_written():

@@ -7,8 +7,8 @@ from orders.services import order_place, order_ship, orders_delete
 from payments.models import Payment
 from payments.services import payment_capture
 from shop.backoffice.integrity import find_violations
+from tests.catalog.support import stock_of
 from tests.factories import UserFactory
-from tests.services.conftest import stock_of
 
 
 @pytest.fixture

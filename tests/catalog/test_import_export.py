@@ -1,10 +1,10 @@
-"""Import and export in the admin (django-import-export).
+"""Import and export of products and stock in the admin (django-import-export).
 
-Exports: orders, products and stock levels as CSV or Excel, with exactly their columns (never a
-payment detail), for staff who may view the list, in the same number of queries for 10 rows as
-for 60. Imports: products by SKU and stock counts, from CSV; an upload is a preview that changes
-nothing, a file with any bad row imports nothing and says which row and why, and a confirmed
-stock count is one `stock_adjust` per row by the importing user, all in one transaction.
+Exports: products and stock levels as CSV or Excel, with exactly their columns, for staff who may
+view the list. Imports: products by SKU and stock counts, from CSV, for staff who may add
+products; an upload is a preview that changes nothing, a file with any bad row imports nothing
+and says which row and why, and a confirmed stock count is one `stock_adjust` per row by the
+importing user, all in one transaction.
 """
 
 import csv
@@ -15,50 +15,26 @@ import openpyxl
 import pytest
 from django.contrib.auth.models import Permission
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 from tablib import Dataset
 
 from catalog.models import Product, ProductType, Stock, StockMovement
 from catalog.resources import StockCountResource
-from orders import services as order_services
-from orders.models import Order
 from tests.admin_support import (
-    CUSTOMER_SERVICE,
     INVENTORY,
     MANAGER,
     SHIPPING,
     admin_url,
+    csv_header,
+    csv_rows,
+    export,
     log_in,
     messages_of,
-    paid_order,
     place_order,
-    shop_customer,
 )
-from tests.factories import (
-    OrderFactory,
-    PaymentMethodFactory,
-    ProductFactory,
-    ProductTypeFactory,
-    ShipmentFactory,
-    UserFactory,
-)
+from tests.factories import ProductFactory, ProductTypeFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
-ORDER_COLUMNS = [
-    "number",
-    "placed_at",
-    "customer_name",
-    "email",
-    "status",
-    "currency",
-    "subtotal",
-    "shipping",
-    "total",
-    "tracking_number",
-    "carrier",
-]
 PRODUCT_COLUMNS = [
     "name",
     "sku",
@@ -77,28 +53,6 @@ STOCK_COLUMNS = ["sku", "name", "on_hand", "allocated", "available", "threshold"
 @pytest.fixture(autouse=True)
 def fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-def export(client, model, file_format: str = "csv", query: str = ""):
-    """Ask for the model's export page, then submit it with every column ticked, as a browser does."""
-    url = admin_url(model, "export") + (f"?{query}" if query else "")
-    page = client.get(url)
-    assert page.status_code == 200
-    form = page.context["form"]
-    data = {name: "on" for name, field in form.fields.items() if getattr(field, "is_selectable_field", False)}
-    data["format"] = next(value for value, title in form.fields["format"].choices if title == file_format)
-    data["resource"] = "0"
-    return client.post(url, data)
-
-
-def csv_rows(response) -> list[dict]:
-    assert response.status_code == 200
-    assert response["Content-Type"] == "text/csv"
-    return list(csv.DictReader(io.StringIO(response.content.decode())))
-
-
-def csv_header(response) -> list[str]:
-    return next(csv.reader(io.StringIO(response.content.decode())))
 
 
 def upload(client, model, text: str, name: str = "file.csv"):
@@ -131,56 +85,6 @@ def count_movements():
 
 
 # Export
-
-
-def test_order_export_has_the_orders_columns_amounts_and_shipment_and_no_payment_details(client):
-    log_in(client, SHIPPING)
-    customer = shop_customer(first_name="Ada", last_name="Lovelace", email="ada@example.com")
-    card = PaymentMethodFactory(customer=customer, last4="4242", gateway_token="tok_secret_4242")
-    product = ProductFactory(price=Decimal("19.99"), stock=10)
-    shipped = paid_order(product, quantity=2, payment_method=card, reference="ch_secret_ref")
-    order_services.order_ship(order=shipped, carrier="UPS", tracking_number="1ZEXPORT")
-    placed = place_order(product, customer=customer)
-
-    response = export(client, Order)
-
-    rows = {row["number"]: row for row in csv_rows(response)}
-    assert csv_header(response) == ORDER_COLUMNS
-    assert set(rows) == {shipped.number, placed.number}
-    row = rows[shipped.number]
-    assert row["customer_name"] == "Ada Lovelace"
-    assert row["email"] == "ada@example.com"
-    assert row["status"] == "shipped"
-    assert row["currency"] == "USD"
-    assert Decimal(row["subtotal"]) == Decimal("39.98")
-    assert Decimal(row["total"]) == Decimal(row["subtotal"]) + Decimal(row["shipping"]) == shipped.total
-    assert (row["tracking_number"], row["carrier"]) == ("1ZEXPORT", "UPS")
-    assert row["placed_at"] == shipped.created_at.strftime("%Y-%m-%d %H:%M:%S")
-    assert (rows[placed.number]["tracking_number"], rows[placed.number]["carrier"]) == ("", "")
-    content = response.content.decode()
-    for secret in ["tok_secret_4242", "4242", "ch_secret_ref", "Visa"]:
-        assert secret not in content
-
-
-def test_order_export_has_the_lists_filter_applied(client):
-    log_in(client, CUSTOMER_SERVICE)
-    paid = OrderFactory(status=Order.Status.PAID)
-    OrderFactory(status=Order.Status.PLACED)
-
-    rows = csv_rows(export(client, Order, query="status__exact=paid"))
-
-    assert [row["number"] for row in rows] == [paid.number]
-
-
-def test_customer_typed_text_is_exported_as_text_not_as_a_formula(client):
-    log_in(client, MANAGER)
-    customer = shop_customer(first_name='=HYPERLINK("http://evil")', last_name="X", email="-1+1@example.com")
-    OrderFactory(customer=customer)
-
-    (row,) = csv_rows(export(client, Order))
-
-    assert row["customer_name"].startswith("'=HYPERLINK")
-    assert row["email"] == "'-1+1@example.com"
 
 
 def test_product_export_has_prices_and_stock_figures(client):
@@ -234,25 +138,6 @@ def test_stock_export_has_each_products_levels(client):
     ]
 
 
-def test_excel_export_of_orders_has_the_columns_and_real_numbers(client):
-    log_in(client, MANAGER)
-    product = ProductFactory(price=Decimal("19.99"), stock=5)
-    order = place_order(product)
-
-    response = export(client, Order, file_format="xlsx")
-
-    assert response.status_code == 200
-    assert response["Content-Type"] == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    assert response["Content-Disposition"].endswith('.xlsx"')
-    sheet = openpyxl.load_workbook(io.BytesIO(response.content)).active
-    header, row = list(sheet.iter_rows(values_only=True))
-    assert list(header) == ORDER_COLUMNS
-    values = dict(zip(header, row, strict=True))
-    assert values["number"] == order.number
-    assert Decimal(str(values["total"])) == order.total
-    assert isinstance(values["total"], int | float | Decimal)
-
-
 @pytest.mark.parametrize("model", [Product, Stock])
 def test_excel_export_of_products_and_stock_opens(client, model):
     log_in(client, INVENTORY)
@@ -266,53 +151,7 @@ def test_excel_export_of_products_and_stock_opens(client, model):
     assert "XL-1" in row
 
 
-def _orders(count):
-    for number in range(count):
-        order = OrderFactory()
-        if number % 2:
-            ShipmentFactory(order=order)
-
-
-def _products(count):
-    ProductFactory.create_batch(count, stock=4)
-
-
-@pytest.mark.parametrize(("model", "make"), [(Order, _orders), (Product, _products), (Stock, _products)])
-def test_export_costs_the_same_queries_for_10_or_60_rows(client, model, make):
-    log_in(client, MANAGER)
-    counts = []
-    for total in (10, 60):
-        make(total - model.objects.count())
-        with CaptureQueriesContext(connection) as queries:
-            rows = csv_rows(export(client, model))
-        assert len(rows) == total
-        counts.append(len(queries))
-
-    assert counts[0] == counts[1]
-
-
-# Who may import and export
-
-
-@pytest.mark.parametrize(
-    ("role", "model", "view", "status"),
-    [
-        (SHIPPING, Product, "import", 403),
-        (SHIPPING, Product, "export", 403),
-        (SHIPPING, Stock, "import", 403),
-        (SHIPPING, Stock, "export", 403),
-        (SHIPPING, Order, "export", 200),
-        (CUSTOMER_SERVICE, Product, "export", 403),
-        (CUSTOMER_SERVICE, Order, "export", 200),
-        (INVENTORY, Product, "import", 200),
-        (INVENTORY, Stock, "import", 200),
-        (INVENTORY, Order, "export", 403),
-    ],
-)
-def test_import_and_export_pages_answer_by_role(client, role, model, view, status):
-    log_in(client, role)
-
-    assert client.get(admin_url(model, view)).status_code == status
+# Who may import
 
 
 def test_shipping_staff_cannot_import_products_by_posting_the_file_or_the_confirmation(client):
@@ -341,19 +180,6 @@ def test_staff_who_may_change_but_not_add_products_cannot_import_them(client):
 
     assert client.get(admin_url(Product, "import")).status_code == 403
     assert client.get(admin_url(Product, "export")).status_code == 200
-
-
-def test_import_and_export_buttons_show_only_for_staff_who_may_use_them(client):
-    log_in(client, INVENTORY)
-    stock_list = client.get(admin_url(Stock, "changelist")).content.decode()
-
-    log_in(client, SHIPPING)
-    order_list = client.get(admin_url(Order, "changelist")).content.decode()
-
-    assert admin_url(Stock, "import") in stock_list and admin_url(Stock, "export") in stock_list
-    assert admin_url(Order, "export") in order_list
-    assert "Awaiting shipment" in order_list
-    assert "/import/" not in order_list
 
 
 # Importing products

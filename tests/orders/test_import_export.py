@@ -1,0 +1,115 @@
+"""Export of orders in the admin (django-import-export): CSV or Excel, with exactly the orders'
+columns (never a payment detail), the list's filter applied, customer-typed text exported as
+text and never as a spreadsheet formula."""
+
+import io
+from decimal import Decimal
+
+import openpyxl
+import pytest
+
+from orders import services as order_services
+from orders.models import Order
+from tests.admin_support import (
+    CUSTOMER_SERVICE,
+    MANAGER,
+    SHIPPING,
+    csv_header,
+    csv_rows,
+    export,
+    log_in,
+    paid_order,
+    place_order,
+    shop_customer,
+)
+from tests.factories import OrderFactory, PaymentMethodFactory, ProductFactory
+
+pytestmark = pytest.mark.django_db
+
+ORDER_COLUMNS = [
+    "number",
+    "placed_at",
+    "customer_name",
+    "email",
+    "status",
+    "currency",
+    "subtotal",
+    "shipping",
+    "total",
+    "tracking_number",
+    "carrier",
+]
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def test_order_export_has_the_orders_columns_amounts_and_shipment_and_no_payment_details(client):
+    log_in(client, SHIPPING)
+    customer = shop_customer(first_name="Ada", last_name="Lovelace", email="ada@example.com")
+    card = PaymentMethodFactory(customer=customer, last4="4242", gateway_token="tok_secret_4242")
+    product = ProductFactory(price=Decimal("19.99"), stock=10)
+    shipped = paid_order(product, quantity=2, payment_method=card, reference="ch_secret_ref")
+    order_services.order_ship(order=shipped, carrier="UPS", tracking_number="1ZEXPORT")
+    placed = place_order(product, customer=customer)
+
+    response = export(client, Order)
+
+    rows = {row["number"]: row for row in csv_rows(response)}
+    assert csv_header(response) == ORDER_COLUMNS
+    assert set(rows) == {shipped.number, placed.number}
+    row = rows[shipped.number]
+    assert row["customer_name"] == "Ada Lovelace"
+    assert row["email"] == "ada@example.com"
+    assert row["status"] == "shipped"
+    assert row["currency"] == "USD"
+    assert Decimal(row["subtotal"]) == Decimal("39.98")
+    assert Decimal(row["total"]) == Decimal(row["subtotal"]) + Decimal(row["shipping"]) == shipped.total
+    assert (row["tracking_number"], row["carrier"]) == ("1ZEXPORT", "UPS")
+    assert row["placed_at"] == shipped.created_at.strftime("%Y-%m-%d %H:%M:%S")
+    assert (rows[placed.number]["tracking_number"], rows[placed.number]["carrier"]) == ("", "")
+    content = response.content.decode()
+    for secret in ["tok_secret_4242", "4242", "ch_secret_ref", "Visa"]:
+        assert secret not in content
+
+
+def test_order_export_has_the_lists_filter_applied(client):
+    log_in(client, CUSTOMER_SERVICE)
+    paid = OrderFactory(status=Order.Status.PAID)
+    OrderFactory(status=Order.Status.PLACED)
+
+    rows = csv_rows(export(client, Order, query="status__exact=paid"))
+
+    assert [row["number"] for row in rows] == [paid.number]
+
+
+def test_customer_typed_text_is_exported_as_text_not_as_a_formula(client):
+    log_in(client, MANAGER)
+    customer = shop_customer(first_name='=HYPERLINK("http://evil")', last_name="X", email="-1+1@example.com")
+    OrderFactory(customer=customer)
+
+    (row,) = csv_rows(export(client, Order))
+
+    assert row["customer_name"].startswith("'=HYPERLINK")
+    assert row["email"] == "'-1+1@example.com"
+
+
+def test_excel_export_of_orders_has_the_columns_and_real_numbers(client):
+    log_in(client, MANAGER)
+    product = ProductFactory(price=Decimal("19.99"), stock=5)
+    order = place_order(product)
+
+    response = export(client, Order, file_format="xlsx")
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    assert response["Content-Disposition"].endswith('.xlsx"')
+    sheet = openpyxl.load_workbook(io.BytesIO(response.content)).active
+    header, row = list(sheet.iter_rows(values_only=True))
+    assert list(header) == ORDER_COLUMNS
+    values = dict(zip(header, row, strict=True))
+    assert values["number"] == order.number
+    assert Decimal(str(values["total"])) == order.total
+    assert isinstance(values["total"], int | float | Decimal)
