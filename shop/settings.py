@@ -10,38 +10,32 @@ from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+from environs import Env, EnvError
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
-
-def _load_dotenv(path: Path) -> None:
-    """Read KEY=VALUE lines from a `.env` file without overriding the real environment."""
-    if not path.is_file():
-        return
-    for raw in path.read_text().splitlines():
-        line = raw.strip()
-        if not line or line.startswith("#") or "=" not in line:
-            continue
-        key, _, value = line.partition("=")
-        os.environ.setdefault(key.strip(), value.strip().strip("'\""))
+# The real environment wins over `.env` (which is optional); a malformed value stops start-up
+# naming the variable.
+env = Env()
+env.read_env(BASE_DIR / ".env", recurse=False, override=False)
 
 
-def env_bool(name: str, default: bool = False) -> bool:
-    value = os.environ.get(name)
-    if value is None or value == "":
+def _env(kind: str, name: str, default):
+    """The variable read as `kind` (environs: bool, int, list...); unset or empty: the default."""
+    if not env.str(name, "").strip():
         return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
+    try:
+        value = getattr(env, kind)(name)
+    except EnvError as error:
+        raise ImproperlyConfigured(f"{name} is not valid: {error}") from None
+    if kind == "list":
+        value = [item.strip() for item in value if item.strip()]
+    return value
 
 
-def env_list(name: str, default: str = "") -> list[str]:
-    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+DEBUG = _env("bool", "DEBUG", False)
 
-
-_load_dotenv(BASE_DIR / ".env")
-
-DEBUG = env_bool("DEBUG", default=False)
-
-SECRET_KEY = os.environ.get("SECRET_KEY", "")
+SECRET_KEY = _env("str", "SECRET_KEY", "")
 if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured(
@@ -50,8 +44,8 @@ if not SECRET_KEY:
         )
     SECRET_KEY = "insecure-development-key-only-used-when-DEBUG-is-on"
 
-ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost" if DEBUG else "")
-CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
+ALLOWED_HOSTS = _env("list", "ALLOWED_HOSTS", ["127.0.0.1", "localhost"] if DEBUG else [])
+CSRF_TRUSTED_ORIGINS = _env("list", "CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
     # First, so that its admin/index.html (the dashboard) wins over django.contrib.admin's.
@@ -95,15 +89,15 @@ AUTHENTICATION_BACKENDS = [
 ]
 
 # Lock a username from an address out after repeated failed logins, for a cool-off period.
-AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
-AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("AXES_COOLOFF_MINUTES", "15")))
+AXES_FAILURE_LIMIT = _env("int", "AXES_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=_env("int", "AXES_COOLOFF_MINUTES", 15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 # The client address is REMOTE_ADDR, unless AXES_PROXY_COUNT says how many trusted reverse
 # proxies add X-Forwarded-For (trusting that header without a proxy would let anyone pick an
 # address and dodge the lockout).
-if os.environ.get("AXES_PROXY_COUNT"):
-    AXES_IPWARE_PROXY_COUNT = int(os.environ["AXES_PROXY_COUNT"])
+if _env("int", "AXES_PROXY_COUNT", 0):
+    AXES_IPWARE_PROXY_COUNT = _env("int", "AXES_PROXY_COUNT", 0)
     AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"]
 else:
     AXES_IPWARE_META_PRECEDENCE_ORDER = ["REMOTE_ADDR"]
@@ -130,8 +124,8 @@ ASGI_APPLICATION = "shop.asgi.application"
 
 
 def _database_config() -> dict:
-    url = os.environ.get("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}"
-    config = dj_database_url.parse(url, conn_max_age=int(os.environ.get("CONN_MAX_AGE", "0")))
+    url = _env("str", "DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}")
+    config = dj_database_url.parse(url, conn_max_age=_env("int", "CONN_MAX_AGE", 0))
     engine = config["ENGINE"]
     options = config.setdefault("OPTIONS", {})
     if engine == "django.db.backends.sqlite3":
@@ -170,12 +164,12 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 LANGUAGE_CODE = "en-us"
-TIME_ZONE = os.environ.get("TIME_ZONE", "UTC")
+TIME_ZONE = _env("str", "TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = Path(os.environ.get("STATIC_ROOT") or BASE_DIR / "staticfiles")
+STATIC_ROOT = Path(_env("str", "STATIC_ROOT", BASE_DIR / "staticfiles"))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -196,14 +190,14 @@ FIXTURE_DIRS = [BASE_DIR / "fixtures"]
 SERIALIZATION_MODULES = {"json": "shop.core.serializers_json"}
 
 # Numbers like the seed's "555-123-4567" carry no country code; read them as US numbers.
-PHONENUMBER_DEFAULT_REGION = os.environ.get("PHONENUMBER_DEFAULT_REGION", "US")
+PHONENUMBER_DEFAULT_REGION = _env("str", "PHONENUMBER_DEFAULT_REGION", "US")
 PHONENUMBER_DB_FORMAT = "E164"
 PHONENUMBER_DEFAULT_FORMAT = "NATIONAL"
 
 # The store's currency: prices, orders and payments carry it beside every amount.
-SHOP_CURRENCY = os.environ.get("SHOP_CURRENCY", "USD")
+SHOP_CURRENCY = _env("str", "SHOP_CURRENCY", "USD")
 # How often a service retries a transaction that lost a deadlock or serialization race.
-SHOP_TRANSACTION_RETRIES = int(os.environ.get("SHOP_TRANSACTION_RETRIES", "5"))
+SHOP_TRANSACTION_RETRIES = _env("int", "SHOP_TRANSACTION_RETRIES", 5)
 
 LOGGING = {
     "version": 1,
@@ -219,10 +213,10 @@ LOGGING = {
             "stream": "ext://sys.stdout",
             "filters": ["redact"],
             # One JSON object per line in production; readable lines while developing.
-            "formatter": os.environ.get("LOG_FORMAT", "plain" if DEBUG else "json"),
+            "formatter": _env("str", "LOG_FORMAT", "plain" if DEBUG else "json"),
         }
     },
-    "root": {"handlers": ["stdout"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    "root": {"handlers": ["stdout"], "level": _env("str", "LOG_LEVEL", "INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
         "axes.apps": {"level": "WARNING"},
@@ -241,18 +235,18 @@ IMPORT_EXPORT_USE_TRANSACTIONS = True
 IMPORT_EXPORT_ESCAPE_ILLEGAL_CHARS_ON_EXPORT = True
 
 # Flat-rate shipping, free from a subtotal (amounts in SHOP_CURRENCY, as strings: never floats).
-SHOP_SHIPPING_FLAT_RATE = os.environ.get("SHOP_SHIPPING_FLAT_RATE", "7.50")
-SHOP_FREE_SHIPPING_OVER = os.environ.get("SHOP_FREE_SHIPPING_OVER", "100.00")
+SHOP_SHIPPING_FLAT_RATE = _env("str", "SHOP_SHIPPING_FLAT_RATE", "7.50")
+SHOP_FREE_SHIPPING_OVER = _env("str", "SHOP_FREE_SHIPPING_OVER", "100.00")
 
 # Production hardening: whenever DEBUG is off (`python manage.py check --deploy` passes).
 if not DEBUG:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", default=True)
+    SECURE_SSL_REDIRECT = _env("bool", "SECURE_SSL_REDIRECT", True)
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
-    SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", str(60 * 60 * 24 * 365)))
-    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
-    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", default=True)
+    SECURE_HSTS_SECONDS = _env("int", "SECURE_HSTS_SECONDS", 60 * 60 * 24 * 365)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = _env("bool", "SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = _env("bool", "SECURE_HSTS_PRELOAD", True)
     SECURE_REFERRER_POLICY = "same-origin"
     SESSION_COOKIE_HTTPONLY = True
     X_FRAME_OPTIONS = "DENY"

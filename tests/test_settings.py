@@ -1,0 +1,62 @@
+"""Settings from the environment (environs): `.env` fills in, the environment wins, bad values
+stop start-up."""
+
+import json
+import logging
+import sys
+
+import pytest
+
+from tests.test_deploy import manage, production_env
+
+
+def _setting(env, name):
+    code = f"from django.conf import settings; print(repr(settings.{name}))"
+    return manage(env, "shell", "--no-imports", "-c", code)
+
+
+def test_a_malformed_value_stops_start_up_naming_the_variable(tmp_path):
+    for name, value in [("DEBUG", "maybe"), ("SHOP_TRANSACTION_RETRIES", "abc"), ("CONN_MAX_AGE", "1.5")]:
+        result = manage(production_env(tmp_path, **{name: value}), "check")
+        assert result.returncode != 0, name
+        assert f"{name} is not valid" in result.stderr, result.stderr
+
+
+def test_values_are_parsed_and_empty_means_the_default(tmp_path):
+    env = production_env(tmp_path, ALLOWED_HOSTS=" a.example , b.example ,", SHOP_TRANSACTION_RETRIES="")
+    assert _setting(env, "ALLOWED_HOSTS").stdout.strip() == "['a.example', 'b.example']"
+    assert _setting(env, "SHOP_TRANSACTION_RETRIES").stdout.strip() == "5"
+    assert (
+        _setting(production_env(tmp_path, AXES_FAILURE_LIMIT="9"), "AXES_FAILURE_LIMIT").stdout.strip() == "9"
+    )
+
+
+def test_dotenv_fills_in_and_the_environment_wins(tmp_path):
+    from django.conf import settings
+
+    dotenv = settings.BASE_DIR / ".env"
+    if not dotenv.exists() or "DEBUG=1" not in dotenv.read_text().splitlines():
+        pytest.skip(".env does not set DEBUG=1 (make and CI copy it from .env.example, which does)")
+    env = production_env(tmp_path)
+    assert _setting(env, "DEBUG").stdout.strip() == "False"  # the environment's DEBUG=0 wins
+    del env["DEBUG"]
+    assert _setting(env, "DEBUG").stdout.strip() == "True"  # .env fills in what it does not set
+
+
+def test_json_log_lines_carry_time_level_logger_message_extras_and_exception_masked():
+    from shop.core.logging import JsonFormatter
+
+    try:
+        raise ValueError("card 4111 1111 1111 1111")
+    except ValueError:
+        record = logging.LogRecord(
+            "shop.orders", logging.ERROR, __file__, 1, "for %s", ("a@b.example",), sys.exc_info()
+        )
+    record.order = "SO-000001 jane@example.com"
+    record.count = 3
+    entry = json.loads(JsonFormatter().format(record))
+    assert entry["level"] == "ERROR" and entry["logger"] == "shop.orders"
+    assert entry["message"] == "for [email]"
+    assert entry["order"] == "SO-000001 [email]" and entry["count"] == 3
+    assert "T" in entry["time"] and entry["time"].endswith("+00:00")
+    assert "ValueError" in entry["exception"] and "4111" not in entry["exception"]
