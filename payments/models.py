@@ -117,10 +117,13 @@ class PaymentMethod(models.Model):
 
     @property
     def is_expired(self) -> bool:
+        return self.expired_on(datetime.date.today())
+
+    def expired_on(self, day: datetime.date) -> bool:
+        """Whether a card is past its expiry on `day` (it is valid through its expiry month)."""
         if self.kind != self.Kind.CARD or not (self.exp_month and self.exp_year):
             return False
-        today = datetime.date.today()
-        return (self.exp_year, self.exp_month) < (today.year, today.month)
+        return (self.exp_year, self.exp_month) < (day.year, day.month)
 
 
 class Payment(models.Model):

@@ -1,6 +1,7 @@
 """The demo fixture (`manage.py loaddata demo`) and its generator (`manage.py build_demo_fixture`)."""
 
 import datetime
+import json
 import re
 from collections import defaultdict
 from decimal import Decimal
@@ -369,3 +370,55 @@ def test_generator_reproduces_the_committed_fixture(tmp_path):
     output = tmp_path / "demo.json"
     call_command("build_demo_fixture", output=str(output), verbosity=0)
     assert output.read_text(encoding="utf-8") == FIXTURE.read_text(encoding="utf-8")
+
+
+def _months(month: int, year: int, moved: int) -> tuple[int, int]:
+    index = year * 12 + month - 1 + moved
+    return index % 12 + 1, index // 12
+
+
+@pytest.mark.slow
+def test_generator_builds_the_same_story_for_another_day(tmp_path):
+    """`--today` moves every time by the same number of days and every card expiry (and the texts
+    that show it) by the same number of months; nothing else changes. The day is in the past, so
+    the cards, moved back, have expired by the real date: the build judges them on its own day."""
+    today = datetime.date(2024, 1, 10)
+    days = today - DEMO_NOW.date()
+    months = (today.year - DEMO_NOW.year) * 12 + today.month - DEMO_NOW.month
+    output = tmp_path / "demo.json"
+    call_command("build_demo_fixture", "--today", today.isoformat(), output=str(output), verbosity=0)
+    built = json.loads(output.read_text(encoding="utf-8"))
+    committed = json.loads(FIXTURE.read_text(encoding="utf-8"))
+    now = datetime.datetime.combine(today, datetime.time(), tzinfo=datetime.UTC)
+
+    def label(text: str) -> str:
+        def moved(match):
+            month, year = _months(int(match[1]), int(match[2]), months)
+            return f"exp {month:02d}/{year}"
+
+        return re.sub(r"exp (\d\d)/(\d{4})", moved, text)
+
+    assert [(o["model"], o["pk"]) for o in built] == [(o["model"], o["pk"]) for o in committed]
+    moved_times = 0
+    for new, old in zip(built, committed, strict=True):
+        assert new["fields"].keys() == old["fields"].keys()
+        if old["model"] == "payments.paymentmethod" and old["fields"]["exp_month"]:
+            month, year = _months(old["fields"]["exp_month"], old["fields"]["exp_year"], months)
+            old["fields"]["exp_month"], old["fields"]["exp_year"] = month, year
+        for name, value in old["fields"].items():
+            if isinstance(value, str) and re.fullmatch(r"\d{4}-\d\d-\d\dT[\d:.]+Z", value):
+                when = datetime.datetime.fromisoformat(new["fields"][name])
+                assert when == datetime.datetime.fromisoformat(value) + days, (old["model"], name)
+                assert when < now
+                moved_times += 1
+            elif isinstance(value, str):  # labels and event messages show a card's expiry
+                assert new["fields"][name] == label(value), (old["model"], old["pk"], name)
+            else:
+                assert new["fields"][name] == value, (old["model"], old["pk"], name)
+    assert moved_times > 300
+
+
+def test_generator_refuses_a_malformed_day(tmp_path):
+    with pytest.raises(CommandError, match="is not a day"):
+        call_command("build_demo_fixture", "--today", "20-11-2026", output=str(tmp_path / "demo.json"))
+    assert not (tmp_path / "demo.json").exists()

@@ -15,9 +15,9 @@ from orders.models import Order, OrderEvent, OrderLine, OrderStatus, Shipment
 from orders.services import order_deliver, order_number_for, order_place, order_ship
 from payments.models import Payment, PaymentMethod
 from payments.services import payment_capture
-from shop.devtools import scale
 from shop.backoffice.integrity import find_violations
 from shop.core.validators import contains_card_number
+from shop.devtools import scale
 from shop.devtools.scale import SeedRefused, digest, seed_scale
 from tests.factories import AddressFactory, CustomerFactory
 

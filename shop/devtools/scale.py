@@ -37,8 +37,10 @@ address, seeded or not; the products they sell are received again, so availabili
 The same seed, `now` and starting database give the same rows: each part (customers, products,
 orders, stock) draws from its own `random.Random`, seeded with the seed and its first key.
 
-Rows are written in batches by one of three writers: PostgreSQL's COPY (psycopg 3), multi-row
-`executemany` INSERTs, or the ORM's `bulk_create`; see `seed_scale(method=...)`.
+Rows are written in batches by one of three writers (shop/devtools/bulk.py): PostgreSQL's COPY
+(psycopg 3), multi-row `executemany` INSERTs, or the ORM's `bulk_create`; see
+`seed_scale(method=...)`. The names, places and product words are in
+shop/devtools/data/scale_words.py.
 """
 
 import bisect
@@ -49,14 +51,13 @@ import random
 import sys
 import time
 from collections.abc import Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
 from types import SimpleNamespace
 
 from django.core.management.color import no_style
-from django.db import connection, models, reset_queries, transaction
+from django.db import connection, models, transaction
 from django.db.models import ExpressionWrapper, F, Max
 from django.utils import timezone
 
@@ -67,12 +68,24 @@ from orders.services import order_number_for, shipping_cost_for
 from payments.models import Payment, PaymentMethod
 from shop.backoffice.integrity import find_violations
 from shop.core.money import default_currency
+from shop.devtools.bulk import METHODS, Writer
+from shop.devtools.bulk import explicit_timestamps as explicit_timestamps  # bench/demo_load.py uses it
+from shop.devtools.data import scale_words
+from shop.devtools.data.scale_words import (
+    CANCEL_AFTER_PAYMENT,
+    CANCEL_BEFORE_PAYMENT,
+    CARRIERS,
+    DOMAINS,
+    FOREIGN_CITIES,
+    PRODUCT_BRANDS,
+    PRODUCT_TYPES,
+    STREET_SUFFIXES,
+    US_CITIES,
+)
 
 SEED_NOTE = "bulk seed"
 DAY = 86_400
 HOUR = 3_600
-
-METHODS = ("copy", "insert", "orm")
 
 # Every model the seed writes, in the order rows must reach a database that checks foreign keys
 # at once (MariaDB): whatever a row points to is written before it.
@@ -91,232 +104,12 @@ SEEDED_MODELS = [
     StockMovement,
 ]
 
+# The word lists given as text, split once.
+FIRST_NAMES = scale_words.FIRST_NAMES.split()
+LAST_NAMES = scale_words.LAST_NAMES.split()
+STREETS = scale_words.STREETS.split()
+AREA_CODES = scale_words.AREA_CODES.split()
 
-# --------------------------------------------------------------------------------------------
-# Word lists
-# --------------------------------------------------------------------------------------------
-
-
-def _words(text: str) -> list[str]:
-    return text.split()
-
-
-FIRST_NAMES = _words(
-    "James Mary Robert Patricia John Jennifer Michael Linda David Elizabeth William Barbara Richard "
-    "Susan Joseph Jessica Thomas Sarah Christopher Karen Charles Lisa Daniel Nancy Matthew Betty "
-    "Anthony Sandra Mark Margaret Donald Ashley Steven Kimberly Andrew Emily Paul Donna Joshua "
-    "Michelle Kenneth Carol Kevin Amanda Brian Melissa George Deborah Timothy Stephanie Ronald "
-    "Rebecca Jason Laura Edward Helen Jeffrey Sharon Ryan Cynthia Jacob Kathleen Gary Amy Nicholas "
-    "Angela Eric Shirley Jonathan Anna Stephen Brenda Larry Pamela Justin Emma Scott Nicole Brandon "
-    "Samantha Benjamin Katherine Samuel Christine Gregory Debra Alexander Rachel Frank Carolyn "
-    "Patrick Janet Raymond Maria Jack Olivia Dennis Heather Jerry Diane Tyler Julie Aaron Joyce "
-    "Jose Victoria Adam Ruth Nathan Virginia Henry Lauren Zachary Kelly Douglas Christina Peter "
-    "Joan Kyle Evelyn Noah Judith Ethan Andrea Jeremy Hannah Walter Megan Christian Cheryl Keith "
-    "Jacqueline Roger Martha Terry Madison Austin Teresa Sean Gloria Gerald Sara Carl Janice "
-    "Harold Ann Dylan Kathryn Arthur Abigail Lawrence Sophia Jordan Frances Jesse Jean Bryan Alice "
-    "Billy Judy Bruce Isabella Gabriel Julia Joe Grace Logan Amber Alan Denise Juan Danielle "
-    "Albert Marilyn Willie Beverly Elijah Charlotte Wayne Natalie Randy Theresa Vincent Diana "
-    "Mason Brittany Roy Doris Ralph Kayla Bobby Alexis Russell Lori Bradley Marie Philip Aisha "
-    "Priya Wei Mei Hiroshi Yuki Carlos Lucia Mateo Sofia Omar Fatima Ivan Olga Kwame Amara"
-)
-
-LAST_NAMES = _words(
-    "Smith Johnson Williams Brown Jones Garcia Miller Davis Rodriguez Martinez Hernandez Lopez "
-    "Gonzalez Wilson Anderson Thomas Taylor Moore Jackson Martin Lee Perez Thompson White Harris "
-    "Sanchez Clark Ramirez Lewis Robinson Walker Young Allen King Wright Scott Torres Nguyen Hill "
-    "Flores Green Adams Nelson Baker Hall Rivera Campbell Mitchell Carter Roberts Gomez Phillips "
-    "Evans Turner Diaz Parker Cruz Edwards Collins Reyes Stewart Morris Morales Murphy Cook Rogers "
-    "Gutierrez Ortiz Morgan Cooper Peterson Bailey Reed Kelly Howard Ramos Kim Cox Ward Richardson "
-    "Watson Brooks Chavez Wood James Bennett Gray Mendoza Ruiz Hughes Price Alvarez Castillo "
-    "Sanders Patel Myers Long Ross Foster Jimenez Powell Jenkins Perry Russell Sullivan Bell "
-    "Coleman Butler Henderson Barnes Gonzales Fisher Vasquez Simmons Romero Jordan Patterson "
-    "Alexander Hamilton Graham Reynolds Griffin Wallace Moreno West Cole Hayes Bryant Herrera "
-    "Gibson Ellis Tran Medina Aguilar Stevens Murray Ford Castro Marshall Owens Harrison Fernandez "
-    "McDonald Woods Washington Kennedy Wells Vargas Henry Chen Freeman Webb Tucker Guzman Burns "
-    "Crawford Olson Simpson Porter Hunter Gordon Mendez Silva Shaw Snyder Mason Dixon Munoz Hunt "
-    "Hicks Holmes Palmer Wagner Black Robertson Boyd Rose Stone Salazar Fox Warren Mills Meyer Rice "
-    "Schmidt Garza Daniels Ferguson Nichols Stephens Soto Weaver Ryan Gardner Payne Grant Dunn "
-    "Kowalski Nakamura Okafor Haddad Novak Larsen O'Brien Dubois Rossi Schneider Yamamoto Singh"
-)
-
-STREETS = _words(
-    "Main Oak Pine Maple Cedar Elm Washington Lake Hill Park Walnut Spring North Ridge Church "
-    "Willow Mill Sunset Highland Jackson Lincoln Jefferson Madison Franklin Chestnut Meadow Forest "
-    "River Valley Cherry Birch Dogwood Magnolia Sycamore Aspen Laurel Poplar Hickory Juniper"
-)
-STREET_SUFFIXES = ["St", "Ave", "Rd", "Blvd", "Ln", "Dr", "Ct", "Way", "Pl", "Ter"]
-
-# (city, state, country, postal code maker)
-US_CITIES = [
-    ("New York", "NY", "100"),
-    ("Brooklyn", "NY", "112"),
-    ("Los Angeles", "CA", "900"),
-    ("San Francisco", "CA", "941"),
-    ("San Diego", "CA", "921"),
-    ("Sacramento", "CA", "958"),
-    ("Chicago", "IL", "606"),
-    ("Houston", "TX", "770"),
-    ("Austin", "TX", "787"),
-    ("Dallas", "TX", "752"),
-    ("San Antonio", "TX", "782"),
-    ("Phoenix", "AZ", "850"),
-    ("Tucson", "AZ", "857"),
-    ("Philadelphia", "PA", "191"),
-    ("Pittsburgh", "PA", "152"),
-    ("Jacksonville", "FL", "322"),
-    ("Miami", "FL", "331"),
-    ("Orlando", "FL", "328"),
-    ("Tampa", "FL", "336"),
-    ("Columbus", "OH", "432"),
-    ("Cleveland", "OH", "441"),
-    ("Charlotte", "NC", "282"),
-    ("Raleigh", "NC", "276"),
-    ("Indianapolis", "IN", "462"),
-    ("Seattle", "WA", "981"),
-    ("Spokane", "WA", "992"),
-    ("Denver", "CO", "802"),
-    ("Boulder", "CO", "803"),
-    ("Boston", "MA", "021"),
-    ("Nashville", "TN", "372"),
-    ("Memphis", "TN", "381"),
-    ("Detroit", "MI", "482"),
-    ("Portland", "OR", "972"),
-    ("Las Vegas", "NV", "891"),
-    ("Louisville", "KY", "402"),
-    ("Baltimore", "MD", "212"),
-    ("Milwaukee", "WI", "532"),
-    ("Albuquerque", "NM", "871"),
-    ("Atlanta", "GA", "303"),
-    ("Minneapolis", "MN", "554"),
-    ("New Orleans", "LA", "701"),
-    ("Salt Lake City", "UT", "841"),
-    ("Kansas City", "MO", "641"),
-    ("Omaha", "NE", "681"),
-    ("Richmond", "VA", "232"),
-]
-# A few customers abroad: (city, state, country, postal codes to pick from).
-FOREIGN_CITIES = [
-    ("Toronto", "ON", "CA", ("M5V 2T6", "M4C 1B5", "M6G 3A2")),
-    ("Vancouver", "BC", "CA", ("V6B 1A1", "V5K 0A1", "V6E 4M3")),
-    ("London", "", "GB", ("SW1A 2AA", "EC1A 1BB", "N1 9GU", "SE1 7PB")),
-    ("Manchester", "", "GB", ("M1 1AE", "M4 5JD")),
-    ("Dublin", "", "IE", ("D02 X285", "D08 VF8H")),
-    ("Berlin", "", "DE", ("10115", "10245", "10437")),
-    ("Sydney", "NSW", "AU", ("2000", "2010", "2031")),
-]
-AREA_CODES = _words("212 213 312 415 512 602 617 646 702 713 206 303 305 404 503 615 619 718 818 919")
-DOMAINS = ["example.com", "example.net", "example.org", "mail.example.com"]
-
-# (type name, description, SKU prefix, price range in dollars, nouns, variants)
-PRODUCT_TYPES = [
-    (
-        "Electronics",
-        "Audio, streaming, chargers and screens.",
-        "EL",
-        (9, 450),
-        "Headphones Earbuds Speaker Charger Power-Bank Cable Hub Monitor Keyboard Mouse Webcam "
-        "Router Smartwatch Tablet-Stand Microphone Soundbar",
-        "Black White Graphite Silver Blue Pro Mini Max Lite",
-    ),
-    (
-        "Books",
-        "Fiction, cooking, programming and more, in print.",
-        "BK",
-        (8, 60),
-        "Novel Cookbook Atlas Guide Handbook Memoir Anthology Field-Guide Workbook Biography",
-        "Hardcover Paperback Illustrated Revised 2nd-Edition 3rd-Edition Collector's",
-    ),
-    (
-        "Clothing",
-        "Everyday and outdoor clothing.",
-        "CL",
-        (12, 220),
-        "T-Shirt Sweater Hoodie Jacket Chinos Jeans Beanie Scarf Socks Polo Rain-Shell Fleece",
-        "XS S M L XL XXL Navy Olive Charcoal Heather",
-    ),
-    (
-        "Home & Kitchen",
-        "Cookware, knives and kitchen tools.",
-        "HK",
-        (6, 260),
-        "Skillet Saucepan Kettle Knife Cutting-Board Mixing-Bowl Dutch-Oven Colander Grater "
-        "French-Press Spatula-Set Storage-Jars",
-        "Small Medium Large Stainless Ceramic Cast-Iron Bamboo Copper",
-    ),
-    (
-        "Sports & Outdoors",
-        "Fitness gear, hydration and camping.",
-        "SP",
-        (8, 300),
-        "Yoga-Mat Water-Bottle Dumbbell Hammock Tent Sleeping-Bag Headlamp Trekking-Poles "
-        "Resistance-Bands Jump-Rope Backpack",
-        "Trail Summit Basecamp Ultralight Insulated Pro 20L 35L",
-    ),
-    (
-        "Toys & Games",
-        "Board games, puzzles and building sets.",
-        "TG",
-        (7, 150),
-        "Board-Game Puzzle Building-Set Card-Game Plush Kite Marble-Run Train-Set",
-        "Classic Deluxe Family Travel 500-Piece 1000-Piece Junior",
-    ),
-    (
-        "Beauty & Personal Care",
-        "Skin care, hair care and grooming.",
-        "BP",
-        (5, 90),
-        "Moisturizer Cleanser Serum Shampoo Conditioner Sunscreen Lip-Balm Razor Hair-Dryer",
-        "Travel-Size Unscented Sensitive SPF-30 SPF-50 Refill Family-Size",
-    ),
-    (
-        "Garden",
-        "Tools, seeds and planters.",
-        "GD",
-        (4, 180),
-        "Planter Trowel Pruner Hose Watering-Can Seed-Kit Raised-Bed Compost-Bin Gloves",
-        "Terracotta Galvanized Small Large Heirloom Organic",
-    ),
-    (
-        "Office Supplies",
-        "Paper, pens, desks and storage.",
-        "OS",
-        (3, 400),
-        "Notebook Gel-Pens Desk-Lamp Stapler Monitor-Arm Desk-Organizer Whiteboard Chair-Mat",
-        "A5 A4 Dotted Ruled Black Walnut Oak",
-    ),
-    (
-        "Pet Supplies",
-        "Food, toys and beds for pets.",
-        "PT",
-        (4, 140),
-        "Dog-Bed Cat-Tree Leash Chew-Toy Litter-Box Food-Bowl Scratching-Post Carrier",
-        "Small Medium Large Orthopedic Stainless Washable",
-    ),
-    (
-        "Grocery",
-        "Coffee, tea and pantry staples.",
-        "GR",
-        (3, 45),
-        "Coffee-Beans Green-Tea Olive-Oil Maple-Syrup Honey Granola Dark-Chocolate Hot-Sauce",
-        "250g 500g 1kg Organic Decaf Single-Origin Family-Pack",
-    ),
-    (
-        "Health",
-        "Supplements, first aid and wellness.",
-        "HL",
-        (5, 120),
-        "Multivitamin First-Aid-Kit Thermometer Massage-Gun Heating-Pad Vitamin-D Fish-Oil",
-        "30-Count 90-Count 180-Count Travel Family",
-    ),
-]
-
-CARRIERS = ("UPS", "FedEx", "DHL")
-CANCEL_BEFORE_PAYMENT = ("Payment not received.", "Customer request.", "Duplicate order.")
-CANCEL_AFTER_PAYMENT = (
-    "Customer request.",
-    "Item no longer needed.",
-    "Address could not be verified.",
-)
 # Share of orders placed in each hour of the day (UTC), evenings busiest.
 HOUR_WEIGHTS = (2, 1, 1, 1, 1, 1, 2, 3, 4, 5, 6, 6, 7, 7, 7, 7, 7, 8, 9, 10, 10, 9, 6, 4)
 LINE_COUNT_WEIGHTS = (45, 25, 15, 10, 5)  # 1..5 lines
@@ -360,168 +153,6 @@ def _token(rng: random.Random, prefix: str) -> str:
     to be mistaken for a card number."""
     text = f"{rng.getrandbits(96):024x}".translate(_TOKEN_ALPHABET)
     return f"{prefix}{text[:7]}x{text[8:15]}k{text[16:]}"
-
-
-# --------------------------------------------------------------------------------------------
-# Writing rows
-# --------------------------------------------------------------------------------------------
-
-
-@contextmanager
-def explicit_timestamps(models_: Iterable[type[models.Model]]):
-    """Let `bulk_create` keep the timestamps we set: auto_now/auto_now_add would overwrite them."""
-    saved = []
-    for model in models_:
-        for f in model._meta.concrete_fields:
-            if isinstance(f, models.DateField) and (f.auto_now or f.auto_now_add):
-                saved.append((f, f.auto_now, f.auto_now_add))
-                f.auto_now = f.auto_now_add = False
-    try:
-        yield
-    finally:
-        for f, auto_now, auto_now_add in saved:
-            f.auto_now, f.auto_now_add = auto_now, auto_now_add
-
-
-class Table:
-    """Rows waiting to be written to one model's table: tuples of `fields` (attnames) values."""
-
-    def __init__(self, model: type[models.Model], fields: Sequence[str]):
-        self.model = model
-        self.fields = list(fields)
-        self.rows: list[tuple] = []
-        self.written = 0
-        by_attname = {f.attname: f for f in model._meta.concrete_fields}
-        self.model_fields = [by_attname[name] for name in self.fields]
-        generated = [f.attname for f in self.model_fields if f.generated]
-        if generated:
-            raise ValueError(f"{model.__name__}: {generated} are computed by the database")
-        # A column added to the model later must be filled here, unless the database can.
-        unfilled = [
-            f.attname
-            for f in model._meta.concrete_fields
-            if f.attname not in self.fields
-            and not (f.generated or f.null or f.has_db_default() or f.primary_key)
-        ]
-        if unfilled:
-            raise ValueError(
-                f"{model.__name__}: the seed does not fill {unfilled}; see shop/devtools/scale.py"
-            )
-        qn = connection.ops.quote_name
-        name = qn(model._meta.db_table)
-        columns = ", ".join(qn(f.column) for f in self.model_fields)
-        self.copy_sql = f"COPY {name} ({columns}) FROM STDIN"
-        placeholders = ", ".join(["%s"] * len(self.model_fields))
-        self.insert_sql = f"INSERT INTO {name} ({columns}) VALUES ({placeholders})"
-
-    def add(self, row: tuple) -> None:
-        self.rows.append(row)
-
-
-class Writer:
-    """Writes buffered rows, table by table in the order the tables were declared.
-
-    `copy` streams each batch through PostgreSQL's COPY FROM STDIN, in a background thread on the
-    same connection (and so the same transaction) while the next batch is being made: the server
-    checks and indexes one batch while Python builds the next. `insert` sends multi-row INSERTs
-    with the driver's `executemany`; `orm` uses `bulk_create(batch_size=...)`.
-    """
-
-    def __init__(self, method: str, batch_size: int):
-        if method == "copy" and connection.vendor != "postgresql":
-            raise ValueError("COPY is PostgreSQL only; use --method insert or orm here.")
-        self.method = method
-        self.batch_size = batch_size
-        self.tables: list[Table] = []
-        self.copies = 0  # COPY statements: they bypass Django's cursor, so count them here
-        self.seconds = 0.0  # time the seed spent writing or waiting for a write
-        self._background = None
-        self._running = None
-        if method == "copy":
-            connection.ensure_connection()
-            # The driver's connection itself: Django's `connection` is per thread.
-            self._raw = connection.connection
-            self._background = ThreadPoolExecutor(max_workers=1, thread_name_prefix="seed-copy")
-
-    def table(self, model: type[models.Model], fields: Sequence[str]) -> Table:
-        table = Table(model, fields)
-        self.tables.append(table)
-        return table
-
-    def pending(self) -> int:
-        return sum(len(t.rows) for t in self.tables)
-
-    def flush(self) -> None:
-        """Write what is buffered (COPY: start writing it, after the previous batch is done)."""
-        start = time.perf_counter()
-        batch = []
-        for table in self.tables:
-            if table.rows:
-                batch.append((table, table.rows))
-                table.written += len(table.rows)
-                table.rows = []
-        if self._background is not None:
-            self._wait()
-            if batch:
-                self._running = self._background.submit(self._copy, batch)
-        else:
-            for table, rows in batch:
-                getattr(self, f"_write_{self.method}")(table, rows)
-            if connection.queries_logged:
-                # With DEBUG on, Django keeps every statement's SQL (9000 of them, each as long
-                # as its batch): gigabytes over a million orders.
-                reset_queries()
-        self.seconds += time.perf_counter() - start
-
-    def wait(self) -> None:
-        """Return once every row handed over is written; raise what writing it raised."""
-        start = time.perf_counter()
-        self._wait()
-        self.seconds += time.perf_counter() - start
-
-    def _wait(self) -> None:
-        if self._running is not None:
-            running, self._running = self._running, None
-            running.result()
-
-    def finish(self) -> None:
-        """Write everything, and wait for it: before the seed queries the database again."""
-        self.flush()
-        self.wait()
-
-    def close(self) -> None:
-        """Stop the background writer, waiting for a COPY under way (even after an error)."""
-        if self._background is not None:
-            self._background.shutdown(wait=True)
-            self._background = None
-
-    def _copy(self, batch: list[tuple[Table, list[tuple]]]) -> None:
-        for table, rows in batch:
-            with self._raw.cursor() as cursor, cursor.copy(table.copy_sql) as copy:
-                write_row = copy.write_row
-                for row in rows:
-                    write_row(row)
-            self.copies += 1
-
-    def _write_insert(self, table: Table, rows: list[tuple]) -> None:
-        if connection.vendor != "postgresql":
-            # SQLite and MySQLdb take naive UTC datetimes as strings, as Django would send them.
-            adapt = connection.ops.adapt_datetimefield_value
-            positions = [i for i, f in enumerate(table.model_fields) if isinstance(f, models.DateTimeField)]
-            if positions:
-                rows = [list(row) for row in rows]
-                for row in rows:
-                    for i in positions:
-                        row[i] = adapt(row[i])
-        with connection.cursor() as cursor:
-            for start in range(0, len(rows), self.batch_size):
-                cursor.executemany(table.insert_sql, rows[start : start + self.batch_size])
-
-    def _write_orm(self, table: Table, rows: list[tuple]) -> None:
-        model, fields = table.model, table.fields
-        objects = [model(**dict(zip(fields, row, strict=True))) for row in rows]
-        with explicit_timestamps([model]):
-            model.objects.bulk_create(objects, batch_size=self.batch_size)
 
 
 # --------------------------------------------------------------------------------------------
@@ -892,9 +523,9 @@ class Seeder:
     def _address(rng: random.Random) -> tuple:
         """line1, line2, city, state, postal code, country."""
         number = 10 + int(rng.random() * 9000)
-        street = (
-            f"{number} {STREETS[int(rng.random() * len(STREETS))]} {STREET_SUFFIXES[int(rng.random() * 10)]}"
-        )
+        name = STREETS[int(rng.random() * len(STREETS))]
+        suffix = STREET_SUFFIXES[int(rng.random() * len(STREET_SUFFIXES))]
+        street = f"{number} {name} {suffix}"
         line2 = ""
         if rng.random() < 0.25:
             line2 = f"Apt {1 + int(rng.random() * 40)}{'ABCD'[int(rng.random() * 4)]}"
@@ -963,9 +594,7 @@ class Seeder:
             ]
             noun = rng.choice(nouns.split()).replace("-", " ")
             variant = rng.choice(variants.split()).replace("-", " ")
-            brand = rng.choice(
-                ("Aurora", "Summit", "Northwind", "Lumen", "Harbor", "Everline", "Kestrel", "Oakridge")
-            )
+            brand = rng.choice(PRODUCT_BRANDS)
             name = f"{brand} {noun}, {variant}"
             # Log-uniform prices ending in .99, .95, .50 or .00.
             dollars = int(math.exp(math.log(low) + rng.random() * (math.log(high) - math.log(low))))
@@ -1092,7 +721,7 @@ class Seeder:
             reason = ""
             if r < 0.03:
                 cancel_ts = placed + HOUR + int(random_() * 3 * DAY)
-                reason = CANCEL_BEFORE_PAYMENT[int(random_() * 3)]
+                reason = CANCEL_BEFORE_PAYMENT[int(random_() * len(CANCEL_BEFORE_PAYMENT))]
             else:
                 paid_ts = placed + (
                     60 + int(random_() * 1200) if random_() < 0.7 else HOUR + int(random_() * 23 * HOUR)
@@ -1100,7 +729,7 @@ class Seeder:
                 ship_delay = 2 * HOUR + int(random_() * 58 * HOUR)
                 if r < 0.05:
                     cancel_ts = paid_ts + 600 + int(random_() * ship_delay * 0.9)
-                    reason = CANCEL_AFTER_PAYMENT[int(random_() * 3)]
+                    reason = CANCEL_AFTER_PAYMENT[int(random_() * len(CANCEL_AFTER_PAYMENT))]
                 else:
                     ship_ts = paid_ts + ship_delay
                     deliver_ts = ship_ts + DAY + int(random_() * (9 if random_() < 0.05 else 5) * DAY)
@@ -1282,7 +911,7 @@ class Seeder:
     @staticmethod
     def _tracking(rng: random.Random) -> tuple[str, str]:
         """A carrier and a tracking number in its format (never a run of 13+ digits)."""
-        carrier = CARRIERS[int(rng.random() * 3)]
+        carrier = CARRIERS[int(rng.random() * len(CARRIERS))]
         if carrier == "UPS":
             # The shipper code ends in letters: the longest run of digits is 10.
             shipper = "".join(rng.choice("ABCDEFGHJKLMNPRSTVWXY") for _ in range(3))

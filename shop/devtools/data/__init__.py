@@ -1,0 +1,1 @@
+"""Data literals for the developer tools (shop/devtools): no code."""
