@@ -16,7 +16,7 @@ from catalog.exceptions import (
     StockBelowAllocated,
 )
 from catalog.models import Product, ProductType, Stock, StockMovement
-from shop.core.db import atomic_with_retry, insert_rows, sql_columns, sql_placeholders
+from shop.core.db import atomic_with_retry, insert_rows, sql_columns, sql_placeholders, sql_select
 from shop.core.money import default_currency, quantize
 
 Kind = StockMovement.Kind
@@ -57,14 +57,7 @@ def _select_stock_for_update(ids: list[int]) -> dict[int, Stock]:
     """
     if not ids:
         return {}
-    qn = connection.ops.quote_name
-    key = qn(Stock._meta.pk.column)
-    sql = (
-        f"SELECT {sql_columns(Stock, _LOCKED_FIELDS)} FROM {qn(Stock._meta.db_table)} "
-        f"WHERE {key} IN ({sql_placeholders(len(ids))}) ORDER BY {key}"
-    )
-    if connection.features.has_select_for_update:
-        sql += " FOR UPDATE"
+    sql = sql_select(Stock, _LOCKED_FIELDS, where_in=("pk", len(ids)), order_by=["pk"], for_update=True)
     with connection.cursor() as cursor:
         cursor.execute(sql, ids)
         found = cursor.fetchall()

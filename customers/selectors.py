@@ -1,9 +1,7 @@
 """Reads of customer data."""
 
-from django.db import connection
-
 from customers.models import Address
-from shop.core.db import sql_columns
+from shop.core.db import sql_select
 
 # The columns an order copies from its shipping address (the others load on first access).
 _SHIPPING_FIELDS = ("id", "customer", "line1", "line2", "city", "state", "postal_code", "country")
@@ -17,10 +15,5 @@ def default_shipping_address(*, customer_id: int) -> Address | None:
     building the query (bench/README.md, placement). At most one row can match (a unique
     constraint allows one default shipping address per customer).
     """
-    sql = (
-        f"SELECT {sql_columns(Address, _SHIPPING_FIELDS)} "
-        f"FROM {connection.ops.quote_name(Address._meta.db_table)} "
-        f"WHERE {sql_columns(Address, ['customer'])} = %s "
-        f"AND {sql_columns(Address, ['is_default_shipping'])} = %s"
-    )
+    sql = sql_select(Address, _SHIPPING_FIELDS, where=("customer", "is_default_shipping"))
     return next(iter(Address.objects.raw(sql, [customer_id, True])), None)

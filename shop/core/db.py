@@ -71,14 +71,61 @@ def atomic_with_retry(func=None, *, attempts: int | None = None):
 
 
 def sql_columns(model, names) -> str:
-    """The quoted column list of these fields of `model`, for a hand-written statement."""
+    """The quoted column list of these fields of `model` ("pk" for its primary key)."""
     meta = model._meta
-    return ", ".join(connection.ops.quote_name(meta.get_field(name).column) for name in names)
+    qn = connection.ops.quote_name
+    return ", ".join(qn((meta.pk if name == "pk" else meta.get_field(name)).column) for name in names)
 
 
 def sql_placeholders(count: int) -> str:
     """`%s, %s, ...`: one parameter placeholder per value."""
     return ", ".join(["%s"] * count)
+
+
+def sql_select(
+    model,
+    columns,
+    *,
+    where=(),
+    where_in: tuple[str, int] | None = None,
+    order_by=(),
+    for_update: bool = False,
+) -> str:
+    """A hand-written `SELECT columns FROM model's table`, for the statements of the hot path.
+
+    `columns`, `where` and `order_by` are field names or attnames of `model` ("pk" for its
+    primary key). Each field in `where` is compared with one parameter (`= %s`);
+    `where_in=(field, count)` adds `field IN (%s, ...)` with `count` parameters; the conditions
+    are joined with AND, and the caller passes `where`'s parameters first, then `where_in`'s.
+    `order_by` sorts ascending, in that order. `for_update` appends `FOR UPDATE` where the
+    database has row locks, as `select_for_update()` does (SQLite has none: the transaction
+    locks the whole database). Built once per shape and database vendor, then reused.
+    """
+    return _sql_select(
+        connection.vendor,
+        model,
+        tuple(columns),
+        tuple(where),
+        tuple(where_in) if where_in is not None else None,
+        tuple(order_by),
+        for_update,
+    )
+
+
+@functools.lru_cache(maxsize=256)
+def _sql_select(vendor, model, columns, where, where_in, order_by, for_update) -> str:
+    conditions = [f"{sql_columns(model, [name])} = %s" for name in where]
+    if where_in is not None:
+        name, count = where_in
+        conditions.append(f"{sql_columns(model, [name])} IN ({sql_placeholders(count)})")
+    sql = f"SELECT {sql_columns(model, columns)} FROM {connection.ops.quote_name(model._meta.db_table)}"
+    if conditions:
+        sql += f" WHERE {' AND '.join(conditions)}"
+    if order_by:
+        sql += f" ORDER BY {sql_columns(model, order_by)}"
+    if for_update and connection.features.has_select_for_update:
+        sql += " FOR UPDATE"
+    return sql
 
 
 def insert_rows(objs) -> None:
