@@ -274,7 +274,9 @@ def order_cancel(*, order: Order, actor=None, reason: str = "") -> Order:
     )
     refundable = locked.payments.filter(status=Payment.Status.CAPTURED).order_by("pk")
     for payment in refundable:
-        payment_services.payment_refund(payment=payment, actor=actor, reason=f"Order cancelled. {reason}".strip())
+        payment_services.payment_refund(
+            payment=payment, actor=actor, reason=f"Order cancelled. {reason}".strip()
+        )
     _sync(order, locked)
     number = locked.number
     transaction.on_commit(lambda: logger.info("order cancelled: %s", number))
