@@ -27,7 +27,7 @@ migrate: install
 	$(PY) manage.py migrate --noinput
 
 demo: migrate
-	$(PY) manage.py loaddata demo
+	$(PY) manage.py demo_load
 	$(PY) manage.py demo_logins --if-debug --url http://$(HOST):$(PORT)/admin/
 
 run: demo

@@ -422,3 +422,55 @@ def test_generator_refuses_a_malformed_day(tmp_path):
     with pytest.raises(CommandError, match="is not a day"):
         call_command("build_demo_fixture", "--today", "20-11-2026", output=str(tmp_path / "demo.json"))
     assert not (tmp_path / "demo.json").exists()
+
+
+# --- `manage.py demo_load` (what `make run` and `make demo` run) -----------------------------
+
+
+def demo_load(*args):
+    out = StringIO()
+    call_command("demo_load", *args, stdout=out)
+    return out.getvalue()
+
+
+def test_demo_load_then_staff_work_then_demo_load_again_undoes_nothing(db):
+    from orders.services import customer_anonymize, order_ship
+
+    assert "Demo data loaded" in demo_load("--fixture", str(FIXTURE))
+    paid = Order.objects.filter(status=OrderStatus.PAID).order_by("pk").first()
+    order_ship(order=paid, carrier="UPS", tracking_number="1Z-AFTER-DEMO")
+    erased = Customer.objects.filter(orders__status=OrderStatus.DELIVERED).order_by("pk").first()
+    customer_anonymize(customer=erased)
+    stock = Stock.objects.order_by("pk").first()
+    before = dump()
+
+    message = demo_load("--fixture", str(FIXTURE))
+
+    assert "already loaded" in message and "not loaded again" in message
+    assert dump() == before
+    paid.refresh_from_db()
+    erased.refresh_from_db()
+    assert paid.status == OrderStatus.SHIPPED and erased.first_name == "Anonymized"
+    assert Stock.objects.get(pk=stock.pk).on_hand == stock.on_hand
+    assert find_violations() == []
+
+
+def test_demo_load_refuses_a_database_with_other_data_and_changes_nothing(db):
+    from tests.factories import CustomerFactory
+
+    CustomerFactory(email="someone@shop.example")
+    with pytest.raises(CommandError, match=r"holds a shop's data .*--force"):
+        demo_load("--fixture", str(FIXTURE))
+    assert Customer.objects.count() == 1 and not Order.objects.exists()
+    assert "Demo data loaded" in demo_load("--fixture", str(FIXTURE), "--force")
+    assert Order.objects.count() == 22
+
+
+def test_demo_load_dates_the_demo_up_to_yesterday(db):
+    demo_load()
+    today = datetime.datetime.now(datetime.UTC).date()
+    latest = Order.objects.order_by("-created_at").first().created_at.astimezone(datetime.UTC)
+    assert latest.date() == today - datetime.timedelta(days=1)
+    recent = Order.objects.filter(created_at__date__gte=today - datetime.timedelta(days=30)).count()
+    assert recent > 0  # the dashboard's 30-day figures have something to show
+    assert find_violations() == []

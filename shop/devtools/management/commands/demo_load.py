@@ -1,0 +1,73 @@
+"""`manage.py demo_load`: the demo data, once, into an empty database, dated up to today."""
+
+import datetime
+import json
+import tempfile
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
+
+from catalog.models import Product
+from customers.models import Customer
+from orders.models import Order
+
+COMMITTED_FIXTURE = Path(settings.BASE_DIR) / "fixtures" / "demo.json"
+
+
+def _demo_emails(path: Path) -> set[str]:
+    rows = json.loads(path.read_text())
+    return {row["fields"]["email"].lower() for row in rows if row["model"] == "customers.customer"}
+
+
+class Command(BaseCommand):
+    help = (
+        "Load the demo data into an empty database, with its dates moved so that its last day is "
+        "yesterday (the dashboard's 30-day figures are live on any day). A database that already "
+        "holds the demo data is left as it is: loading again would overwrite rows staff changed "
+        "since (shipped orders back to paid, erased customers back). A database with other data "
+        "is refused unless --force."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--fixture",
+            type=Path,
+            help="Load this fixture file as it is instead of building the demo for today.",
+        )
+        parser.add_argument(
+            "--force",
+            action="store_true",
+            help="Load even into a database that holds other data (rows with the same ids are overwritten).",
+        )
+
+    def handle(self, *args, fixture, force, verbosity, **options):
+        counts = {
+            "customers": Customer.objects.count(),
+            "products": Product.objects.count(),
+            "orders": Order.objects.count(),
+        }
+        if any(counts.values()) and not force:
+            held = ", ".join(f"{n} {name}" for name, n in counts.items() if n)
+            emails = {e.lower() for e in Customer.objects.values_list("email", flat=True)[:10_000]}
+            if emails & _demo_emails(COMMITTED_FIXTURE):
+                self.stdout.write(
+                    f"The demo data is already loaded ({held}): not loaded again, which would undo "
+                    "what staff changed since."
+                )
+                return
+            raise CommandError(
+                f"This database holds a shop's data ({held}); the demo data would overwrite rows with "
+                "the same ids. Use an empty database, or --force to load it anyway."
+            )
+        with tempfile.TemporaryDirectory() as folder:
+            if fixture is None:
+                fixture = Path(folder) / "demo.json"
+                today = timezone.now().astimezone(datetime.UTC).date()
+                call_command(
+                    "build_demo_fixture", "--output", str(fixture), "--today", today.isoformat(), verbosity=0
+                )
+            call_command("loaddata", str(fixture), verbosity=verbosity)
+        self.stdout.write("Demo data loaded.")
