@@ -11,7 +11,6 @@ from import_export.resources import ModelResource
 from import_export.widgets import DateTimeWidget, DecimalWidget
 
 from orders.models import Order
-from shop.core.resources import CustomerTextWidget
 
 
 class OrderResource(ModelResource):
@@ -21,10 +20,8 @@ class OrderResource(ModelResource):
     placed_at = Field(
         attribute="created_at", column_name="placed_at", widget=DateTimeWidget(format="%Y-%m-%d %H:%M:%S")
     )
-    customer_name = Field(
-        attribute="customer__full_name", column_name="customer_name", widget=CustomerTextWidget()
-    )
-    email = Field(attribute="customer__email", column_name="email", widget=CustomerTextWidget())
+    customer_name = Field(attribute="customer__full_name", column_name="customer_name")
+    email = Field(attribute="customer__email", column_name="email")
     status = Field(attribute="status", column_name="status")
     currency = Field(attribute="currency", column_name="currency")
     subtotal = Field(attribute="subtotal", column_name="subtotal", widget=DecimalWidget())

@@ -11,14 +11,17 @@ is imported and the page shows why, instead of import-export's "Import finished"
 """
 
 from django.contrib import messages
-from django.core.exceptions import ImproperlyConfigured
+from django.core.exceptions import ImproperlyConfigured, PermissionDenied
 from django.template.response import TemplateResponse
 from import_export import admin as import_export_admin
-from import_export.formats.base_formats import CSV, XLSX
+from import_export.formats.base_formats import CSV
+
+from shop.core.export_formats import InertCSV, InertXLSX
 
 
 class _ExportAccess:
-    export_formats = [CSV, XLSX]
+    # Every cell inert (shop.core.export_formats): no spreadsheet runs an exported value.
+    export_formats = [InertCSV, InertXLSX]
     #: Permissions needed to export (all of them); None: the model's IMPORT_EXPORT_EXPORT_PERMISSION_CODE.
     export_permissions: tuple[str, ...] | None = None
     export_resource_classes: list = []
@@ -27,6 +30,20 @@ class _ExportAccess:
         if self.export_permissions is None:
             return super().has_export_permission(request)
         return request.user.has_perms(self.export_permissions)
+
+    def get_export_data(self, file_format, request, queryset, **kwargs):
+        # import-export keeps numbers native only for its own binary format classes (an exact
+        # type check); the inert XLSX is one too, so its amounts stay numbers.
+        if not self.has_export_permission(request):
+            raise PermissionDenied
+        data = self.get_data_for_export(
+            request, queryset, force_native_type=file_format.is_binary(), **kwargs
+        )
+        export_data = file_format.export_data(data)
+        encoding = kwargs.get("encoding")
+        if not file_format.is_binary() and encoding:
+            export_data = export_data.encode(encoding)
+        return export_data
 
     def get_export_resource_classes(self, request):
         if not self.export_resource_classes:
