@@ -1,172 +1,32 @@
 """django-import-export pieces the apps' resources share.
 
-Exports follow one cell policy, for every column of every export (see "Export cells" below): a
-text value that a spreadsheet would run as a formula (starting with = + - @, a tab or a carriage
-return) is written as text: with a leading apostrophe in CSV, as a text cell in Excel. Numbers stay
-numbers. The admin exports only with `ExportResource` resources and the `SafeCSV`/`SafeXLSX`
-formats (shop/core/admin_import_export.py), so a resource added later gets the policy too.
-
 Imports are all or nothing: a file is checked row by row in a dry run (the preview), then run
 again when staff confirm, each time inside one transaction that is rolled back if any row has an
 error. The widgets refuse what they cannot read ("12.5" as a count, "maybe" as yes/no, an unknown
-product type) with a message for that row, instead of guessing.
+product type) with a message for that row, instead of guessing. A text cell loses the apostrophe
+an export puts before formula-looking text (shop/core/export_formats.py), so that an exported file
+imports back as it was.
 """
 
 import re
-import zipfile
 from decimal import Decimal, InvalidOperation
-from io import BytesIO
 
-import tablib
-from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.utils.translation import gettext_lazy as _
 from import_export import resources, widgets
-from import_export.formats import base_formats
 
-# Export cells: one policy for every column of every export
-
-#: Excel and LibreOffice run a cell that starts with = + - @ as a formula, and a leading tab or
-#: carriage return can hide one (OWASP's advice on CSV injection).
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def looks_like_formula(value) -> bool:
-    """Text (a string) that a spreadsheet would read as a formula."""
-    return isinstance(value, str) and value.startswith(FORMULA_START)
-
-
-class NumberText(str):
-    """A number that a numeric widget wrote out as text ("-3", "19.99" in a CSV export): a number,
-    which the policy leaves as it is. Every other string of an export is text."""
-
-
-def csv_cell(value):
-    """A CSV cell: text that looks like a formula gets a leading apostrophe, which spreadsheets
-    read as "this is text" and do not show; anything else (numbers too) is unchanged."""
-    if looks_like_formula(value) and not isinstance(value, NumberText):
-        return "'" + value
-    return value
+from shop.core.export_formats import formula_like
 
 
 def read_cell_text(text: str) -> str:
-    """A text cell of an imported file, without the apostrophe a CSV export put before a
-    formula-looking value (so that an exported file imports back as it was)."""
-    if text.startswith("'") and looks_like_formula(text[1:]):
+    """A text cell of an imported file, without the apostrophe that a CSV export put before a
+    formula-looking value (the export's rule, undone)."""
+    if text.startswith("'") and formula_like(text[1:]):
         return text[1:]
     return text
 
 
-class ExportCellsMixin:
-    """For every resource the admin exports with (it refuses others): tells a number written as
-    text (by a numeric widget, for CSV) from text, so that the formats make only text inert."""
-
-    def export_field(self, field, instance, **kwargs):
-        value = super().export_field(field, instance, **kwargs)
-        if isinstance(value, str) and isinstance(field.widget, widgets.NumberWidget):
-            method = field.get_dehydrate_method(self.get_field_name(field))
-            if not (callable(method) or hasattr(self, method)):
-                return NumberText(value)
-        return value
-
-
-class ExportResource(ExportCellsMixin, resources.ModelResource):
-    """The base of every resource exported from the admin."""
-
-
-def _map_cells(dataset, cell):
-    mapped = tablib.Dataset(title=dataset.title)
-    if dataset.headers:
-        mapped.headers = [cell(value) for value in dataset.headers]
-    for row in dataset:
-        mapped.append([cell(value) for value in row])
-    return mapped
-
-
-class SafeCSV(base_formats.CSV):
-    """CSV export whose formula-looking text cells start with an apostrophe (`csv_cell`)."""
-
-    def export_data(self, dataset, **kwargs):
-        return super().export_data(_map_cells(dataset, csv_cell), **kwargs)
-
-
-class SafeXLSX(base_formats.XLSX):
-    """Excel export written with openpyxl, every string as a text cell (never a formula, nor an
-    error such as "#N/A"), with its text exactly: no apostrophe. Formula-looking text also gets
-    Excel's "quote prefix" style, which keeps the cell text when someone edits it (the apostrophe
-    shows only in the formula bar, as when typing '=1). Numbers, dates and yes/no are Excel's own.
-    Looks like tablib's export: bold header row, kept in view, columns as wide as their text."""
-
-    def export_data(self, dataset, **kwargs):
-        from openpyxl import Workbook
-        from openpyxl.styles import Alignment, Font
-        from openpyxl.utils import get_column_letter
-
-        workbook = Workbook()
-        sheet = workbook.active
-        sheet.title = "Tablib Dataset"  # the name import-export's Excel exports have always had
-        rows = ([dataset.headers] if dataset.headers else []) + [list(row) for row in dataset]
-        widths = {}
-        carriage_returns = False
-        for row_number, row in enumerate(rows, 1):
-            for column, value in enumerate(row, 1):
-                cell = sheet.cell(row=row_number, column=column)
-                if isinstance(value, str):
-                    self._write_text(cell, value)
-                else:
-                    try:
-                        cell.value = value
-                    except ValueError:  # a type openpyxl does not know: its text
-                        self._write_text(cell, str(value))
-                carriage_returns = carriage_returns or (isinstance(cell.value, str) and "\r" in cell.value)
-                if row_number == 1 and dataset.headers:
-                    cell.font = Font(bold=True)
-                elif isinstance(cell.value, str) and "\n" in cell.value:
-                    cell.alignment = Alignment(wrap_text=True)
-                widths[column] = max(widths.get(column, 0), len(str(value)))
-        if dataset.headers:
-            sheet.freeze_panes = "A2"
-        for column, width in widths.items():
-            sheet.column_dimensions[get_column_letter(column)].width = width
-        stream = BytesIO()
-        workbook.save(stream)
-        content = stream.getvalue()
-        return self._keep_carriage_returns(content) if carriage_returns else content
-
-    def _write_text(self, cell, text: str) -> None:
-        from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-
-        if ILLEGAL_CHARACTERS_RE.search(text):
-            # Control characters Excel cannot hold (import-export's setting and message).
-            if not getattr(settings, "IMPORT_EXPORT_ESCAPE_ILLEGAL_CHARS_ON_EXPORT", False):
-                raise ValueError(_("export failed due to IllegalCharacterError"))
-            text = ILLEGAL_CHARACTERS_RE.sub("\N{REPLACEMENT CHARACTER}", text)
-        cell.value = text
-        cell.data_type = "s"  # openpyxl makes "=..." a formula and "#N/A" an error otherwise
-        if looks_like_formula(text):
-            cell.quotePrefix = True
-
-    @staticmethod
-    def _keep_carriage_returns(content: bytes) -> bytes:
-        """The workbook with each carriage return of its sheets written as `&#13;`: openpyxl writes
-        it as is, and an XML reader (Excel's, openpyxl's) turns a bare one into a line feed."""
-        source = zipfile.ZipFile(BytesIO(content))
-        stream = BytesIO()
-        with zipfile.ZipFile(stream, "w", zipfile.ZIP_DEFLATED) as target:
-            for item in source.infolist():
-                data = source.read(item)
-                if item.filename.startswith("xl/worksheets/"):
-                    data = data.replace(b"\r", b"&#13;")
-                target.writestr(item, data)
-        return stream.getvalue()
-
-
-# Import widgets
-
-
 class TextWidget(widgets.CharWidget):
-    """Text without the spaces spreadsheets leave around values (nor the apostrophe a CSV export
-    put before a formula-looking value)."""
+    """Text without the spaces spreadsheets leave around values (nor an export's apostrophe)."""
 
     def clean(self, value, row=None, **kwargs):
         return read_cell_text(super().clean(value, row, **kwargs).strip())
@@ -264,7 +124,7 @@ class NameLookupWidget(widgets.ForeignKeyWidget):
             raise ValueError(f"There is no {self.noun} named {text!r}.") from None
 
 
-class AllOrNothingResource(ExportResource):
+class AllOrNothingResource(resources.ModelResource):
     """A resource whose import is one transaction, rolled back whole when any row has an error.
 
     django-import-export rolls back on "errors" but keeps the valid rows when others fail
