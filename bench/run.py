@@ -113,10 +113,10 @@ def machine() -> dict:
 
 
 def scenarios() -> list[Callable]:
-    from bench import admin_pages, demo_load, placement, seed_rate
+    from bench import admin_pages, demo_load, imports, placement, seed_rate
 
     # admin_pages seeds the scratch database to each BENCH_SCALE size; placement then runs on it.
-    return [seed_rate.run, demo_load.run, admin_pages.run, placement.run]
+    return [seed_rate.run, demo_load.run, admin_pages.run, placement.run, imports.run]
 
 
 def print_table(results: list[Result]) -> None:
@@ -149,6 +149,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--orders", type=int, default=20_000, help="seed_rate: orders to seed")
     parser.add_argument("--customers", type=int, default=10_000, help="seed_rate: customers to seed")
     parser.add_argument("--products", type=int, default=1_000, help="seed_rate: products to seed")
+    parser.add_argument(
+        "--import-rows",
+        default="10000,100000",
+        help="imports: rows of each stock-count file (comma-separated)",
+    )
+    parser.add_argument(
+        "--import-baseline-rows",
+        type=int,
+        default=10_000,
+        help="imports: rows the services baseline is timed on",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the scratch database afterwards")
     options = parser.parse_args(argv)
 

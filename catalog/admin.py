@@ -4,9 +4,9 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
 from catalog import services
-from catalog.forms import AdjustStockForm, ReceiveStockForm
+from catalog.forms import AdjustStockForm, ReceiveStockForm, SetThresholdForm, StockThresholdForm
 from catalog.models import Product, ProductType, Stock, StockMovement
-from catalog.resources import ProductImportResource, ProductResource, StockCountResource, StockResource
+from catalog.resources import ProductImport, ProductResource, StockCountImport, StockResource
 from shop.core.admin_import_export import ImportExportMixin
 from shop.core.admin_operations import StaffOperation, StaffOperationsMixin
 from shop.core.admin_perf import LIST_PER_PAGE, EstimatedCountPaginator
@@ -100,6 +100,26 @@ STOCK_OPERATIONS = [
         action_label="Adjust stock of the selected products",
         done_many="Adjusted the stock of {count} product{s}.",
     ),
+    StaffOperation(
+        name="set_threshold",
+        title="Set low-stock threshold",
+        permission="catalog.change_stock",
+        service=services.stock_set_threshold,
+        form=SetThresholdForm,
+        per_row=True,
+        queryset=lambda products: products.select_related("stock"),
+        initial=lambda product: {"threshold": getattr(_stock(product), "low_stock_threshold", 5)},
+        help=(
+            "The product counts as low on stock while it has this many units available or fewer "
+            "(and at least one). The change is written to the product's history under your name."
+        ),
+        done=lambda product, stock: (
+            f"The low-stock threshold of {product} is now {stock.low_stock_threshold}."
+        ),
+        action="set_threshold_selected",
+        action_label="Set the low-stock threshold of the selected products",
+        done_many="Set the low-stock threshold of {count} product{s}.",
+    ),
 ]
 
 
@@ -121,6 +141,7 @@ class StockInline(admin.TabularInline):
     """Quantities are read-only: they change only through the stock services and their ledger."""
 
     model = Stock
+    form = StockThresholdForm
     formset = ChangedFieldsOnlyFormSet
     fields = ["on_hand", "allocated", "available", "low_stock_threshold", "updated_at"]
     readonly_fields = ["on_hand", "allocated", "available", "updated_at"]
@@ -166,7 +187,7 @@ class ProductAdmin(StaffOperationsMixin, ProtectedFirstMixin, ImportExportMixin,
     inlines = [StockInline]
     operations = STOCK_OPERATIONS
     export_resource_classes = [ProductResource]
-    import_resource_classes = [ProductImportResource]
+    csv_import_class = ProductImport
     import_permissions = ("catalog.add_product", "catalog.change_product")
 
     def save_model(self, request, obj, form, change):
@@ -242,8 +263,10 @@ class ProductAdmin(StaffOperationsMixin, ProtectedFirstMixin, ImportExportMixin,
 
 @admin.register(Stock)
 class StockAdmin(ServiceRowAdminMixin, ActionPermissionMixin, ImportExportMixin, admin.ModelAdmin):
-    """Quantities are read-only here; only the low-stock threshold may be edited."""
+    """Quantities are read-only here; only the low-stock threshold may be edited (by those with
+    catalog.change_stock: inventory staff and store managers)."""
 
+    form = StockThresholdForm
     list_display = ["product", "on_hand", "allocated", "available", "low_stock_threshold", "updated_at"]
     list_filter = [StockLevelFilter]
     search_fields = ["product__name", "product__sku"]
@@ -252,7 +275,7 @@ class StockAdmin(ServiceRowAdminMixin, ActionPermissionMixin, ImportExportMixin,
     readonly_fields = ["product", "on_hand", "allocated", "available", "updated_at"]
     export_resource_classes = [StockResource]
     # A stock count: each row is a stock_adjust by the importing user, shown first as a preview.
-    import_resource_classes = [StockCountResource]
+    csv_import_class = StockCountImport
     import_permissions = ("catalog.view_stock", "catalog.adjust_stock")
 
     def get_queryset(self, request):

@@ -9,6 +9,30 @@ class InvalidQuantity(CatalogError):
     """The quantity must be a whole number of at least 1."""
 
 
+class QuantityOutOfRange(InvalidQuantity):
+    """The quantity is beyond the shop's bounds (shop.core.validators.MAX_QUANTITY)."""
+
+
+class StockLimitExceeded(CatalogError):
+    """The change would leave more on hand than a stock row may hold (MAX_QUANTITY)."""
+
+
+class InvalidThreshold(CatalogError):
+    """A low-stock threshold is a whole number from 0 to MAX_QUANTITY."""
+
+
+class InvalidPrice(CatalogError):
+    """A price is an amount from 0 to MAX_AMOUNT with at most two decimals."""
+
+
+class CurrencyNotAllowed(CatalogError):
+    """Products are priced in the store's currency only."""
+
+
+class InvalidSku(CatalogError):
+    """An SKU is required, has no spaces and at most 64 characters."""
+
+
 class StockBelowAllocated(CatalogError):
     """The change would leave less on hand than is allocated to open orders."""
 

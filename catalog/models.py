@@ -1,8 +1,17 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.db.models.functions import Length, Upper
 
-from shop.core.money import CurrencyField, MoneyField
+from shop.core.expressions import CaseSensitive
+from shop.core.money import CurrencyField, MoneyField, validate_store_currency
+from shop.core.validators import (
+    MAX_AMOUNT,
+    MAX_QUANTITY,
+    normalize_sku,
+    quantity_validators,
+    validate_sku,
+)
 
 
 class ProductType(models.Model):
@@ -38,12 +47,14 @@ class ProductQuerySet(models.QuerySet):
 
 class Product(models.Model):
     name = models.CharField(max_length=200, db_index=True)
-    sku = models.CharField("SKU", max_length=64, unique=True)
+    # Stored normalized (normalize_sku: capitals, no spaces), so the plain unique index is unique
+    # regardless of case on every database; the CHECK constraint below keeps it so.
+    sku = models.CharField("SKU", max_length=64, unique=True, validators=[validate_sku])
     product_type = models.ForeignKey(
         ProductType, on_delete=models.PROTECT, related_name="products", verbose_name="type"
     )
     price = MoneyField()
-    currency = CurrencyField()
+    currency = CurrencyField(validators=[validate_store_currency])
     is_active = models.BooleanField("active", default=True)
     description = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -59,19 +70,47 @@ class Product(models.Model):
                 name="product_price_not_negative",
                 violation_error_message="The price cannot be negative.",
             ),
+            models.CheckConstraint(
+                condition=Q(price__lte=MAX_AMOUNT),
+                name="product_price_within_limit",
+                violation_error_message=f"The price can be at most {MAX_AMOUNT:,}.",
+            ),
+            models.CheckConstraint(
+                condition=Q(models.lookups.Exact(CaseSensitive("sku"), Upper("sku")))
+                & ~Q(sku__contains=" ")
+                & ~Q(sku__contains="\t")
+                & ~Q(sku__contains="\n")
+                & ~Q(sku__contains="\r"),
+                name="product_sku_normalized",
+                violation_error_message="An SKU is written in capitals, without spaces.",
+            ),
+            models.CheckConstraint(
+                condition=Q(models.lookups.Exact(CaseSensitive("currency"), Upper("currency")))
+                & models.lookups.Exact(Length("currency"), 3),
+                name="product_currency_is_a_code",
+                violation_error_message="A currency is a three-letter code such as USD.",
+            ),
         ]
 
     def __str__(self):
         return f"{self.name} ({self.sku})"
+
+    def clean_fields(self, exclude=None):
+        # Normalized before the field checks, wherever the product is validated (admin form,
+        # product_create, import): "el-hub-007 " is EL-HUB-007.
+        self.sku = normalize_sku(self.sku)
+        super().clean_fields(exclude)
 
 
 class Stock(models.Model):
     """Stock of one product. Changed only by the stock and order services, which lock the row."""
 
     product = models.OneToOneField(Product, on_delete=models.CASCADE, primary_key=True, related_name="stock")
-    on_hand = models.IntegerField(default=0)
-    allocated = models.IntegerField(default=0)
-    low_stock_threshold = models.IntegerField(default=5)
+    on_hand = models.IntegerField(default=0, validators=quantity_validators(what="Stock on hand"))
+    allocated = models.IntegerField(default=0, validators=quantity_validators(what="Allocated stock"))
+    low_stock_threshold = models.IntegerField(
+        default=5, validators=quantity_validators(what="The low-stock threshold")
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -100,6 +139,17 @@ class Stock(models.Model):
                 condition=Q(low_stock_threshold__gte=0),
                 name="stock_threshold_not_negative",
                 violation_error_message="The low-stock threshold cannot be negative.",
+            ),
+            # Also keeps SQLite from storing an overflowing sum as a float.
+            models.CheckConstraint(
+                condition=Q(on_hand__lte=MAX_QUANTITY),
+                name="stock_on_hand_within_limit",
+                violation_error_message=f"Stock on hand can be at most {MAX_QUANTITY:,}.",
+            ),
+            models.CheckConstraint(
+                condition=Q(low_stock_threshold__lte=MAX_QUANTITY),
+                name="stock_threshold_within_limit",
+                violation_error_message=f"The low-stock threshold can be at most {MAX_QUANTITY:,}.",
             ),
         ]
 
@@ -137,8 +187,12 @@ class StockMovement(models.Model):
     product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="movements")
     kind = models.CharField(max_length=20, choices=Kind.choices)
     reason = models.CharField(max_length=20, choices=Reason.choices, blank=True)
-    on_hand_delta = models.IntegerField("on hand change", default=0)
-    allocated_delta = models.IntegerField("allocated change", default=0)
+    on_hand_delta = models.IntegerField(
+        "on hand change", default=0, validators=quantity_validators(-MAX_QUANTITY, what="A change")
+    )
+    allocated_delta = models.IntegerField(
+        "allocated change", default=0, validators=quantity_validators(-MAX_QUANTITY, what="A change")
+    )
     # The order a movement belongs to, by number: the catalog knows nothing of the orders app,
     # and the number stays readable after the order itself is deleted.
     order_number = models.CharField(max_length=32, blank=True, db_index=True)
@@ -159,6 +213,12 @@ class StockMovement(models.Model):
             models.CheckConstraint(
                 condition=~Q(on_hand_delta=0, allocated_delta=0),
                 name="movement_changes_something",
+            ),
+            models.CheckConstraint(
+                condition=Q(on_hand_delta__gte=-MAX_QUANTITY, on_hand_delta__lte=MAX_QUANTITY)
+                & Q(allocated_delta__gte=-MAX_QUANTITY, allocated_delta__lte=MAX_QUANTITY),
+                name="movement_within_limit",
+                violation_error_message=f"A stock movement changes at most {MAX_QUANTITY:,} units.",
             ),
         ]
 

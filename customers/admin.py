@@ -19,7 +19,16 @@ from shop.core.admin_tools import (
     ProtectedFirstMixin,
     constraint_message,
 )
+from shop.core.admin_visibility import ALL_FIELDS, Restriction, restrict
 from shop.core.widgets import FastChoicesMixin
+
+# Who sees what of customers (shop.core.admin_visibility): a customer's name is on their orders
+# for everyone who handles them (shipping addresses parcels to it), but how to reach them and
+# their saved addresses are for staff who may open the customer pages.
+CUSTOMER_DETAILS = Restriction("customer details", ("customers.view_customer",))
+CUSTOMER_ADDRESSES = Restriction("customer addresses", ("customers.view_address",))
+restrict(Customer, ["email", "email_key", "phone"], CUSTOMER_DETAILS)
+restrict(Address, ALL_FIELDS, CUSTOMER_ADDRESSES)
 
 PHONE_CHARACTERS = re.compile(r"[\d\s()+.-]+")
 ADDRESS_DEFAULTS = {

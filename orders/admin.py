@@ -1,17 +1,41 @@
-from django.contrib import admin
+from decimal import Decimal, InvalidOperation
+
+from django.contrib import admin, messages
 from django.contrib.admin.utils import display_for_value
-from django.core.exceptions import ObjectDoesNotExist
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
+from django.db import transaction
+from django.db.models import Q
+from django.http import JsonResponse
+from django.shortcuts import redirect
+from django.urls import path, reverse
 from django.utils.html import format_html_join
 
 from catalog.models import Product
 from customers.models import Customer
 from orders import services
 from orders.exceptions import InvalidTransition
-from orders.forms import CancelOrderForm, DeliverOrderForm, OrderNoteForm, ShipOrderForm
+from orders.forms import (
+    CancelOrderForm,
+    DeliverOrderForm,
+    NewAddressForm,
+    NewCustomerForm,
+    OrderLinesForm,
+    OrderNoteForm,
+    RecordPaymentForm,
+    ShipOrderForm,
+)
 from orders.models import Order, OrderEvent, OrderLine, OrderStatus, Shipment
 from orders.resources import OrderResource
-from orders.selectors import order_search
-from payments.admin import PaymentInline, can_see_payment_methods
+from orders.selectors import (
+    DESK_RESULTS,
+    desk_customer_search,
+    desk_product_search,
+    desk_search_term,
+    order_search,
+)
+from payments import services as payment_services
+from payments.admin import PAYMENT_METHODS, PAYMENTS, PaymentInline
+from payments.models import OfflineMethod
 from shop.core.admin_import_export import ExportMixin
 from shop.core.admin_operations import StaffOperation, StaffOperationsMixin
 from shop.core.admin_perf import LIST_PER_PAGE, EstimatedCountPaginator, with_indexed_dates
@@ -21,11 +45,16 @@ from shop.core.admin_tools import (
     ReadOnlyAdminMixin,
     ReadOnlyInlineMixin,
     ServiceRowAdminMixin,
+    admin_page,
     can_open,
     change_link,
     save_changed_fields,
 )
-from shop.core.money import format_money
+from shop.core.admin_visibility import RestrictedFieldsMixin, restrict
+from shop.core.db import atomic_with_retry
+from shop.core.exceptions import ShopError
+from shop.core.money import default_currency, format_money
+from shop.core.validators import MAX_AMOUNT
 
 SHIPPING_FIELDS = [
     "shipping_name",
@@ -70,6 +99,166 @@ def _unless_it_can(to_status: str, done: str):
 def _orders_with_lines(orders):
     return orders.select_related("customer", "shipment").prefetch_related("lines")
 
+
+# The order desk: drafts taken by staff, edits of placed orders, payments received offline.
+
+DESK_PERMISSION = "orders.add_order"  # take orders: start, fill, place and discard drafts
+EDIT_PERMISSION = "orders.change_order"  # edit a placed order's lines and address
+PAYMENT_PERMISSION = "payments.add_payment"  # record money received for an order
+
+
+def _only_when(status: str, what: str):
+    def blocked(order: Order) -> str:
+        if order.status == status:
+            return ""
+        return f"{order.get_status_display()}: {what}."
+
+    return blocked
+
+
+def _save_draft(*, order: Order, lines, shipping_address=None, payment_method=None, actor=None) -> Order:
+    """The draft's lines as the editor shows them (address and payment are chosen at placement)."""
+    return services.order_draft_set_lines(order=order, lines=lines, actor=actor)
+
+
+@atomic_with_retry
+def _place_draft(*, order: Order, lines, shipping_address=None, payment_method=None, actor=None) -> Order:
+    """The editor's lines, then the placement, in one transaction: a refused placement leaves the
+    draft exactly as it was (the page still shows what was typed)."""
+    services.order_draft_set_lines(order=order, lines=lines, actor=actor)
+    return services.order_draft_place(
+        order=order, shipping_address=shipping_address, payment_method=payment_method, actor=actor
+    )
+
+
+def _record_payment(*, order: Order, amount, reference="", method=None, offline_method=None, actor=None):
+    return payment_services.payment_capture(
+        order=order,
+        method=method,
+        offline_method=offline_method,
+        amount=amount,
+        reference=reference,
+        actor=actor,
+    )
+
+
+def _still_owed(order: Order) -> Decimal:
+    return order.total - payment_services.order_amount_paid(order)
+
+
+def _placed_done(order: Order, placed: Order) -> str:
+    return (
+        f"Order {placed.number} placed for {placed.customer.full_name}: "
+        f"{format_money(placed.total, placed.currency)} ({placed.lines.count()} line(s)); "
+        "its stock is allocated."
+    )
+
+
+def _payment_done(order: Order, payment) -> str:
+    order.refresh_from_db(fields=["status", "paid_at"])
+    owed = _still_owed(order)
+    if order.status == OrderStatus.PAID:
+        rest = "the order is paid in full."
+    else:
+        rest = f"{format_money(owed, order.currency)} is still owed."
+    amount = format_money(payment.amount, payment.currency)
+    return f"Recorded {amount} ({payment.method_label}) for order {order}; {rest}"
+
+
+def _draft_form_kwargs(order: Order) -> dict:
+    return {"order": order, "mode": OrderLinesForm.DRAFT}
+
+
+def _edit_form_kwargs(order: Order) -> dict:
+    return {"order": order, "mode": OrderLinesForm.EDIT}
+
+
+def _payment_form_kwargs(order: Order) -> dict:
+    return {"order": order, "offline_ways": OfflineMethod.choices}
+
+
+def _lines_history(result, details: dict) -> dict:
+    lines = "; ".join(f"{quantity} × {product.sku}" for product, quantity in details.get("lines", []))
+    shown = {"lines": lines or "none"}
+    if details.get("shipping_address"):
+        shown["ship to"] = details["shipping_address"].one_line()
+    if details.get("payment_method"):
+        shown["payment method"] = details["payment_method"].label
+    if details.get("reason"):
+        shown["reason"] = details["reason"]
+    return shown
+
+
+def _payment_history(result, details: dict) -> dict:
+    return {
+        "amount": format_money(result.amount, result.currency),
+        "paid with": result.method_label,
+        "reference": result.reference,
+    }
+
+
+DESK_OPERATIONS = [
+    StaffOperation(
+        name="place",
+        title="Place order",
+        permission=DESK_PERMISSION,
+        service=_place_draft,
+        form=OrderLinesForm,
+        form_kwargs=_draft_form_kwargs,
+        blocked=_only_when(OrderStatus.DRAFT, "only a draft is placed"),
+        help=(
+            "Prices are read again when the order is placed, and its stock is allocated then: "
+            "until then a draft holds no stock and takes no money."
+        ),
+        done=_placed_done,
+        history_details=_lines_history,
+        back_label="Back to the draft",
+    ),
+    StaffOperation(
+        name="save_draft",
+        title="Save draft",
+        permission=DESK_PERMISSION,
+        service=_save_draft,
+        form=OrderLinesForm,
+        form_kwargs=_draft_form_kwargs,
+        blocked=_only_when(OrderStatus.DRAFT, "only a draft is saved as a draft"),
+        button=False,  # the editor's second button ("Place order" is the first)
+        done="Draft {obj} saved: it holds no stock until it is placed.",
+        history_details=_lines_history,
+        back_label="Back to the draft",
+    ),
+    StaffOperation(
+        name="edit",
+        title="Edit order",
+        permission=EDIT_PERMISSION,
+        service=services.order_edit,
+        form=OrderLinesForm,
+        form_kwargs=_edit_form_kwargs,
+        blocked=_only_when(OrderStatus.PLACED, "only a placed order that is not yet paid can be edited"),
+        help=(
+            "Lines kept keep the price they were placed at; added lines are priced now. "
+            "The difference is allocated or given back to stock when you save."
+        ),
+        submit_label="Save changes",
+        done="Order {obj} edited.",
+        history_details=_lines_history,
+        back_label="Go back",
+    ),
+    StaffOperation(
+        name="record_payment",
+        title="Record payment",
+        permission=PAYMENT_PERMISSION,
+        service=_record_payment,
+        form=RecordPaymentForm,
+        form_kwargs=_payment_form_kwargs,
+        initial=lambda order: {"amount": _still_owed(order)},
+        blocked=_only_when(OrderStatus.PLACED, "only a placed order that is not fully paid takes a payment"),
+        help="The order becomes paid once what was received adds up to its total.",
+        done=_payment_done,
+        history_details=_payment_history,
+        back_label="Go back",
+    ),
+]
 
 ORDER_OPERATIONS = [
     StaffOperation(
@@ -131,7 +320,16 @@ ORDER_OPERATIONS = [
         submit_label="Add note",
         done="Note added to order {obj}.",
     ),
+    *DESK_OPERATIONS,
 ]
+
+
+def _posted_customer(value):
+    """The customer a posted id names, if it is a whole number naming one not anonymized."""
+    text = str(value or "").strip()
+    if not text.isdigit() or len(text) > 18:
+        return None
+    return Customer.objects.filter(pk=int(text), anonymized_at__isnull=True).first()
 
 
 class OrderLineInline(ReadOnlyInlineMixin, admin.TabularInline):
@@ -176,24 +374,22 @@ class ShipmentInline(admin.StackedInline):
 PAYMENT_EVENT_KINDS = frozenset({OrderEvent.Kind.PAYMENT_CAPTURED, OrderEvent.Kind.REFUNDED})
 
 
-def can_see_payments(request) -> bool:
-    return request.user.has_perm("payments.view_payment")
+# Who sees what of orders (shop.core.admin_visibility): how an order was paid is payment
+# details; the messages of payment events are payments' (shown masked, searched on the other
+# events only). Every admin's columns, searches, filters and exports follow these.
+restrict(Order, ["payment_method", "payment_method_label"], PAYMENT_METHODS)
+restrict(
+    OrderEvent,
+    ["message"],
+    PAYMENTS,
+    rows=Q(kind__in=PAYMENT_EVENT_KINDS),
+    masked_by="message_without_payments",
+)
 
 
-class PaymentEventsMaskedMixin:
-    """Events keep their kind for everyone; payment events' messages only for staff who see payments."""
-
-    def get_fields(self, request, obj=None):
-        fields = super().get_fields(request, obj)
-        if can_see_payments(request):
-            return fields
-        return ["message_without_payments" if field == "message" else field for field in fields]
-
-    def get_list_display(self, request):
-        columns = super().get_list_display(request)
-        if can_see_payments(request):
-            return columns
-        return ["message_without_payments" if column == "message" else column for column in columns]
+class PaymentEventsMaskedMixin(RestrictedFieldsMixin):
+    """Events keep their kind for everyone; payment events' messages only for staff who see
+    payments: the declaration above shows them the masked message instead."""
 
     @admin.display(description="message")
     def message_without_payments(self, obj):
@@ -269,6 +465,7 @@ class OrderAdmin(StaffOperationsMixin, ExportMixin, admin.ModelAdmin):
     ]
     readonly_fields = [
         "number",
+        "started_at",
         "customer_link",
         "customer_name",
         "carrier",
@@ -303,13 +500,9 @@ class OrderAdmin(StaffOperationsMixin, ExportMixin, admin.ModelAdmin):
         return super().get_paginator(request, queryset, per_page, orphans, allow_empty_first_page)
 
     def get_search_results(self, request, queryset, search_term):
-        return order_search(queryset, search_term), False
-
-    def get_list_display(self, request):
-        columns = super().get_list_display(request)
-        if not can_see_payment_methods(request):
-            columns = [c for c in columns if c != "payment_method_label"]
-        return columns
+        # Only through the fields this user may search (no customers' emails for staff who may
+        # not see customers).
+        return order_search(queryset, search_term, fields=self.get_search_fields(request)), False
 
     def get_fieldsets(self, request, obj=None):
         fieldsets = []
@@ -317,8 +510,16 @@ class OrderAdmin(StaffOperationsMixin, ExportMixin, admin.ModelAdmin):
             fields = list(options["fields"])
             if name == "Shipment" and (obj is None or _shipment(obj) is None):
                 continue
-            if name == "Paid with" and not can_see_payment_methods(request):
-                continue
+            if obj is not None and obj.is_draft:
+                # A draft ships nowhere and is paid with nothing yet: both are chosen when it is
+                # placed. It was started, not placed.
+                if name in ("Ships to", "Paid with"):
+                    continue
+                fields = [
+                    "started_at" if f == "created_at" else f
+                    for f in fields
+                    if f not in ("paid_at", "cancelled_at")
+                ]
             if "customer_link" in fields and not can_open(request, self, Customer):
                 # Staff without the customer pages see the name, not a link to a page they cannot open.
                 fields[fields.index("customer_link")] = "customer_name"
@@ -326,18 +527,201 @@ class OrderAdmin(StaffOperationsMixin, ExportMixin, admin.ModelAdmin):
         return fieldsets
 
     def has_add_permission(self, request):
-        # Orders are placed through orders.services.order_place (stock allocation, snapshots).
-        return False
+        # "Add order" is the order desk (a draft for a customer, then its lines), never a model
+        # form: orders are placed by the order services (stock allocation, snapshots).
+        return request.user.has_perm(DESK_PERMISSION)
+
+    def has_delete_permission(self, request, obj=None):
+        # Whoever takes orders may discard a draft (it holds no stock and no money).
+        if obj is not None and obj.is_draft and request.user.has_perm(DESK_PERMISSION):
+            return True
+        return super().has_delete_permission(request, obj)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        # Every order field is read-only: only the shipment's carrier and tracking number are
+        # corrected here, so there is nothing to save for staff who may not correct those.
+        if not request.user.has_perm("orders.change_shipment"):
+            extra_context = {
+                **(extra_context or {}),
+                "show_save": False,
+                "show_save_and_continue": False,
+                "show_save_and_add_another": False,
+            }
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    # The order desk: "Add order" (pick or create the customer), and the searches it types into.
+
+    def get_urls(self):
+        desk = [
+            path(
+                "desk/customers/",
+                self.admin_site.admin_view(self.desk_customers_view),
+                name="orders_order_desk_customers",
+            ),
+            path(
+                "desk/products/",
+                self.admin_site.admin_view(self.desk_products_view),
+                name="orders_order_desk_products",
+            ),
+            path(
+                "desk/shipping/",
+                self.admin_site.admin_view(self.desk_shipping_view),
+                name="orders_order_desk_shipping",
+            ),
+        ]
+        return [*desk, *super().get_urls()]
+
+    def _may_use_desk(self, request) -> bool:
+        user = request.user
+        return user.has_perm(DESK_PERMISSION) or user.has_perm(EDIT_PERMISSION)
+
+    def desk_customers_view(self, request):
+        """Customers matching the search box (name, email or phone), as JSON, at most a screenful."""
+        if not request.user.has_perm(DESK_PERMISSION):
+            raise PermissionDenied
+        found = desk_customer_search(request.GET.get("q", ""))
+        results = [
+            {
+                "id": customer.pk,
+                "name": customer.full_name,
+                "email": customer.email,
+                "phone": str(customer.phone.as_national) if customer.phone else "",
+            }
+            for customer in found[:DESK_RESULTS]
+        ]
+        return JsonResponse({"results": results, "more": len(found) > DESK_RESULTS})
+
+    def desk_products_view(self, request):
+        """Active products matching the line editor's search (name or SKU), with price and the
+        stock available now, as JSON, at most a screenful."""
+        if not self._may_use_desk(request):
+            raise PermissionDenied
+        found = desk_product_search(request.GET.get("q", ""))
+        results = []
+        for product in found[:DESK_RESULTS]:
+            stock = getattr(product, "stock", None)
+            results.append(
+                {
+                    "id": product.pk,
+                    "sku": product.sku,
+                    "name": product.name,
+                    "price": str(product.price),
+                    "price_display": format_money(product.price, product.currency),
+                    "currency": product.currency,
+                    "available": stock.available if stock else 0,
+                }
+            )
+        return JsonResponse({"results": results, "more": len(found) > DESK_RESULTS})
+
+    def desk_shipping_view(self, request):
+        """Shipping and total for a subtotal, by the services' own rule (the editor's preview)."""
+        if not self._may_use_desk(request):
+            raise PermissionDenied
+        try:
+            subtotal = Decimal(request.GET.get("subtotal", "").strip() or "0")
+        except (InvalidOperation, ValueError):
+            return JsonResponse({"error": "Give the subtotal as a number, such as 42.50."}, status=400)
+        if not subtotal.is_finite() or not Decimal("0") <= subtotal <= MAX_AMOUNT:
+            return JsonResponse({"error": "The subtotal is out of range."}, status=400)
+        subtotal = subtotal.quantize(Decimal("0.01"))
+        shipping = services.shipping_cost_for(subtotal) if subtotal > 0 else Decimal("0.00")
+        currency = default_currency()
+        return JsonResponse(
+            {
+                "subtotal": format_money(subtotal, currency),
+                "shipping": format_money(shipping, currency),
+                "total": format_money(subtotal + shipping, currency),
+            }
+        )
+
+    def add_view(self, request, form_url="", extra_context=None):
+        """Take an order: find the customer (or create one with an address), and start a draft."""
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        user = request.user
+        can_create = user.has_perm("customers.add_customer") and user.has_perm("customers.add_address")
+        posted = request.POST if request.method == "POST" else None
+        new_customer = posted is not None and "_new_customer" in posted
+        customer_form = NewCustomerForm(posted if new_customer else None, prefix="customer")
+        address_form = NewAddressForm(posted if new_customer else None, prefix="address")
+        if posted is not None and new_customer and not can_create:
+            raise PermissionDenied
+        if posted is not None and not new_customer:
+            customer = _posted_customer(posted.get("customer"))
+            if customer is None:
+                messages.error(
+                    request, "Choose a customer from the search results, or create a new customer."
+                )
+            else:
+                return self._start_draft(request, customer)
+        if new_customer and customer_form.is_valid() and address_form.is_valid():
+            try:
+                with transaction.atomic():
+                    customer = customer_form.save()
+                    address = address_form.save(commit=False)
+                    address.customer = customer
+                    address.is_default_shipping = True
+                    address.is_default_billing = True
+                    address.save()
+                    draft = services.order_draft_create(customer=customer, actor=user)
+            except ShopError as error:
+                messages.error(request, str(error))
+            else:
+                self.log_addition(request, customer, [{"added": {}}])
+                self.log_addition(request, address, [{"added": {}}])
+                return self._draft_started(request, draft)
+        term = desk_search_term(request.GET.get("q", ""))
+        found = desk_customer_search(term)[:DESK_RESULTS] if term else None
+        chosen = _posted_customer(request.GET.get("customer"))
+        if chosen is not None:
+            # From the customer's page ("New order"): that customer, ready to start.
+            term, found = chosen.email, [chosen]
+        return admin_page(
+            self,
+            request,
+            "admin/orders/order/desk_add.html",
+            {
+                "title": "Add order",
+                "term": term,
+                "found": found,
+                "customer_form": customer_form,
+                "address_form": address_form,
+                "can_create": can_create,
+                "new_customer": new_customer,
+                "search_url": reverse(f"{self.admin_site.name}:orders_order_desk_customers"),
+                "add_url": reverse(f"{self.admin_site.name}:orders_order_add"),
+            },
+        )
+
+    def _start_draft(self, request, customer):
+        try:
+            draft = services.order_draft_create(customer=customer, actor=request.user)
+        except ShopError as error:
+            messages.error(request, str(error))
+            return redirect(reverse(f"{self.admin_site.name}:orders_order_add"))
+        return self._draft_started(request, draft)
+
+    def _draft_started(self, request, draft):
+        self.log_addition(request, draft, "Draft started (order desk).")
+        messages.success(
+            request, f"Draft {draft.number} started for {draft.customer.full_name}: add its lines."
+        )
+        return redirect(self.operation_url(self.get_operation("place"), draft))
 
     def get_deleted_objects(self, objs, request):
         # Lines, shipment, events and payments belong to the order and go with it: whoever may
         # delete orders needs no separate right to delete those (no one edits them here).
         deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
-        if self.has_delete_permission(request):
+        objs = list(objs)
+        drafts = bool(objs) and all(self.has_delete_permission(request, obj) for obj in objs)
+        if self.has_delete_permission(request) or drafts:
             perms_needed = set()
         return deleted, counts, perms_needed, protected
 
     def delete_model(self, request, obj):
+        if obj.is_draft:
+            services.order_draft_delete(order=obj, actor=request.user)
+            return
         # Open orders give their allocated stock back first, with the user as actor.
         services.orders_delete(queryset=Order.objects.filter(pk=obj.pk), actor=request.user)
 
@@ -348,6 +732,10 @@ class OrderAdmin(StaffOperationsMixin, ExportMixin, admin.ModelAdmin):
         # Every order field is read-only here (only inlines such as the shipment are edited),
         # so there is nothing to write, and a full save could undo a concurrent status change.
         save_changed_fields(obj, form)
+
+    @admin.display(description="started at")
+    def started_at(self, obj):
+        return display_for_value(obj.created_at, self.get_empty_value_display())
 
     @admin.display(description="customer", ordering="customer__last_name")
     def customer_name(self, obj):

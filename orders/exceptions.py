@@ -19,6 +19,10 @@ class InvalidTransition(OrderError):
         )
 
 
+class OrderTooLarge(OrderError):
+    """The order's total would be more than an order can hold (shop.core.validators.MAX_AMOUNT)."""
+
+
 class EmptyOrder(OrderError):
     """An order needs at least one line."""
 
@@ -39,5 +43,37 @@ class InvalidShipment(OrderError):
     """A shipment needs a carrier and a tracking number."""
 
 
+class CustomerHasOpenOrders(OrderError):
+    """A customer is not anonymized while orders of theirs are still to ship (placed or paid):
+    they would ship to "[removed]". Names the orders; ship or cancel them first."""
+
+    SHOWN = 10  # orders named in the message; the rest are counted
+
+    def __init__(self, customer, orders):
+        self.customer = customer
+        self.orders = list(orders)  # [(number, status display), ...]
+        named = ", ".join(f"{number} ({status.lower()})" for number, status in self.orders[: self.SHOWN])
+        if len(self.orders) > self.SHOWN:
+            named += f" and {len(self.orders) - self.SHOWN} more"
+        count = len(self.orders)
+        super().__init__(
+            f"Customer #{customer.pk} has {count} open order{'' if count == 1 else 's'} not yet "
+            f"shipped or cancelled: {named}. Ship or cancel {'it' if count == 1 else 'them'} "
+            "first; nothing was changed."
+        )
+
+
 class OpenOrdersNotDeleted(OrderError):
     """A plain delete of open orders, whose allocated stock only orders_delete gives back."""
+
+
+class NotADraft(OrderError):
+    """The draft services work only on draft orders (a placed order is edited with order_edit)."""
+
+
+class OrderNotEditable(OrderError):
+    """Only a placed order (not yet paid, shipped, delivered or cancelled) can be edited."""
+
+
+class EditBelowPaid(OrderError):
+    """The edit would make the order's total less than what was already paid for it."""

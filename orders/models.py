@@ -6,9 +6,12 @@ from django_countries.fields import CountryField
 
 from orders.exceptions import OpenOrdersNotDeleted
 from shop.core.money import CurrencyField, MoneyField
+from shop.core.validators import MAX_AMOUNT, MAX_QUANTITY, quantity_validators
 
 
 class OrderStatus(models.TextChoices):
+    # Staff's order in the making: holds no stock, takes no money, has its number already.
+    DRAFT = "draft", "Draft"
     PLACED = "placed", "Placed"
     PAID = "paid", "Paid"
     SHIPPED = "shipped", "Shipped"
@@ -18,6 +21,7 @@ class OrderStatus(models.TextChoices):
 
 # The one place that says which status may follow which.
 TRANSITIONS: dict[str, frozenset[str]] = {
+    OrderStatus.DRAFT: frozenset({OrderStatus.PLACED}),
     OrderStatus.PLACED: frozenset({OrderStatus.PAID, OrderStatus.CANCELLED}),
     OrderStatus.PAID: frozenset({OrderStatus.SHIPPED, OrderStatus.CANCELLED}),
     OrderStatus.SHIPPED: frozenset({OrderStatus.DELIVERED}),
@@ -25,13 +29,24 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     OrderStatus.CANCELLED: frozenset(),
 }
 
-# Orders whose lines still hold allocated stock.
+# Orders whose lines still hold allocated stock (a draft's lines hold none).
 OPEN_STATUSES = (OrderStatus.PLACED, OrderStatus.PAID)
+
+# Orders that were placed: everything but drafts. What counts as an order anywhere (sales,
+# customer histories, exports of trading) is one of these.
+PLACED_STATUSES = tuple(status for status in OrderStatus.values if status != OrderStatus.DRAFT)
 
 
 class OrderQuerySet(models.QuerySet):
     def open(self):
         return self.filter(status__in=OPEN_STATUSES)
+
+    def drafts(self):
+        return self.filter(status=OrderStatus.DRAFT)
+
+    def placed(self):
+        """Orders that were placed (every status but draft)."""
+        return self.exclude(status=OrderStatus.DRAFT)
 
     def awaiting_shipment(self):
         return self.filter(status=OrderStatus.PAID)
@@ -85,6 +100,8 @@ class Order(models.Model):
     )
     payment_method_label = models.CharField(max_length=150, blank=True)
 
+    # When the order was placed; a draft's is when it was started, until order_draft_place
+    # sets it to the moment of placing (the lists, the dashboard and exports count from it).
     created_at = models.DateTimeField("placed at", auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     paid_at = models.DateTimeField(null=True, blank=True)
@@ -119,6 +136,11 @@ class Order(models.Model):
                 name="order_total_is_subtotal_plus_shipping",
                 violation_error_message="The total must equal the subtotal plus shipping.",
             ),
+            models.CheckConstraint(
+                condition=Q(subtotal__lte=MAX_AMOUNT, shipping_cost__lte=MAX_AMOUNT, total__lte=MAX_AMOUNT),
+                name="order_amounts_within_limit",
+                violation_error_message=f"An order's total can be at most {MAX_AMOUNT:,}.",
+            ),
         ]
 
     def __str__(self):
@@ -134,6 +156,10 @@ class Order(models.Model):
     @property
     def is_open(self) -> bool:
         return self.status in OPEN_STATUSES
+
+    @property
+    def is_draft(self) -> bool:
+        return self.status == OrderStatus.DRAFT
 
     @property
     def shipping_address_lines(self) -> list[str]:
@@ -154,7 +180,7 @@ class OrderLine(models.Model):
     product_name = models.CharField(max_length=200)
     sku = models.CharField("SKU", max_length=64)
     unit_price = MoneyField()
-    quantity = models.IntegerField()
+    quantity = models.IntegerField(validators=quantity_validators(1, what="The quantity"))
     line_total = MoneyField()
 
     class Meta:
@@ -170,6 +196,15 @@ class OrderLine(models.Model):
             models.CheckConstraint(
                 condition=Q(line_total=Round(F("unit_price") * F("quantity"), 2)),
                 name="order_line_total_is_price_times_quantity",
+            ),
+            models.CheckConstraint(
+                condition=Q(
+                    quantity__lte=MAX_QUANTITY, unit_price__lte=MAX_AMOUNT, line_total__lte=MAX_AMOUNT
+                ),
+                name="order_line_within_limit",
+                violation_error_message=(
+                    f"An order line has at most {MAX_QUANTITY:,} units and a total of at most {MAX_AMOUNT:,}."
+                ),
             ),
         ]
 
@@ -211,7 +246,9 @@ class OrderEvent(models.Model):
     """The order's history, written by the service that made the change."""
 
     class Kind(models.TextChoices):
+        DRAFT_CREATED = "draft_created", "Draft created"
         PLACED = "placed", "Placed"
+        EDITED = "edited", "Edited"
         PAYMENT_CAPTURED = "payment_captured", "Payment captured"
         PAID = "paid", "Paid"
         SHIPPED = "shipped", "Shipped"

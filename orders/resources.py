@@ -3,7 +3,8 @@ by `orders.services.order_place`.
 
 The columns are listed one by one, so nothing is exported by accident: no payment method, no
 gateway token, no shipping address. Customer-typed text is written so that a spreadsheet shows
-it rather than running it as a formula.
+it rather than running it as a formula. Staff who may not see customers' details get the file
+without `email` (shop.core.admin_visibility drops every column reaching a field hidden from them).
 """
 
 from import_export.fields import Field

@@ -12,7 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from catalog import services as catalog_services
-from catalog.exceptions import InvalidQuantity
+from catalog.exceptions import InvalidQuantity, ProductInactive
 from catalog.models import Product
 from catalog.selectors import products_for_order
 from customers.models import Address, Customer
@@ -21,11 +21,16 @@ from customers.services import customer_erase_personal_data
 from orders.exceptions import (
     AddressNotOwned,
     CurrencyMismatch,
+    CustomerHasOpenOrders,
+    EditBelowPaid,
     EmptyOrder,
     InvalidShipment,
     InvalidTransition,
     MissingShippingAddress,
+    NotADraft,
     OrderError,
+    OrderNotEditable,
+    OrderTooLarge,
 )
 from orders.models import Order, OrderEvent, OrderLine, OrderStatus, Shipment
 from payments import services as payment_services
@@ -33,6 +38,7 @@ from payments.models import Payment, PaymentMethod
 from shop.core.db import atomic_with_retry, insert_rows
 from shop.core.money import default_currency, quantize
 from shop.core.privacy import REMOVED, erase_emails
+from shop.core.validators import MAX_AMOUNT, MAX_QUANTITY
 
 logger = logging.getLogger("shop.orders")
 
@@ -51,18 +57,88 @@ def shipping_cost_for(subtotal: Decimal) -> Decimal:
     return quantize(settings.SHOP_SHIPPING_FLAT_RATE)
 
 
-def _merge_lines(lines: Iterable[tuple[Product, int]]) -> dict[int, int]:
+# The most of one product an order may ask for, and the largest amount an order may come to
+# (shop.core.validators' bounds, which the CHECK constraints also hold): refused here, with the
+# names, rather than by the database.
+MAX_LINE_QUANTITY = MAX_QUANTITY
+MAX_ORDER_AMOUNT = MAX_AMOUNT
+
+
+def _merge_lines(lines: Iterable[tuple[Product, int]], *, allow_zero: bool = False) -> dict[int, int]:
+    """Product id -> quantity, the same product twice added up.
+
+    With `allow_zero` (a whole new set of lines for a draft or an edit) a quantity of 0 means
+    "no such line" and an empty result is allowed; the caller decides whether it may be empty.
+    """
     quantities: dict[int, int] = {}
+    names: dict[int, str] = {}
+    lowest = 0 if allow_zero else 1
     for product, quantity in lines:
-        if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 1:
+        if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < lowest:
             raise InvalidQuantity(
                 f"The quantity for {product.name} ({product.sku}) must be a whole number of at "
-                f"least 1, not {quantity!r}."
+                f"least {lowest}, not {quantity!r}."
             )
         quantities[product.pk] = quantities.get(product.pk, 0) + quantity
-    if not quantities:
+        names[product.pk] = f"{product.name} ({product.sku})"
+    for pk, quantity in quantities.items():
+        if quantity > MAX_LINE_QUANTITY:
+            raise InvalidQuantity(
+                f"The quantity for {names[pk]} must be at most {MAX_LINE_QUANTITY:,}, not {quantity:,}."
+            )
+    quantities = {pk: quantity for pk, quantity in quantities.items() if quantity}
+    if not quantities and not allow_zero:
         raise EmptyOrder("An order needs at least one line.")
     return quantities
+
+
+def _shipping_address_for(customer: Customer, shipping_address: Address | None) -> Address:
+    """The address an order ships to: the given one (the customer's own) or their default."""
+    if shipping_address is None:
+        shipping_address = default_shipping_address(customer_id=customer.pk)
+        if shipping_address is None:
+            raise MissingShippingAddress(
+                f"{customer.full_name} has no default shipping address; choose one for the order."
+            )
+    elif shipping_address.customer_id != customer.pk:
+        raise AddressNotOwned(
+            f"The address {shipping_address.one_line()} belongs to another customer, "
+            f"not {customer.full_name}."
+        )
+    return shipping_address
+
+
+def _current_products(quantities: Iterable[int]) -> dict[int, Product]:
+    """The products as they are now (prices, active flags), all in the store's currency."""
+    products = products_for_order(ids=quantities)
+    gone = sorted(set(quantities) - set(products))
+    if gone:
+        raise OrderError(f"These products no longer exist: {', '.join(f'#{pk}' for pk in gone)}.")
+    currency = default_currency()
+    wrong_currency = [p for p in products.values() if p.currency != currency]
+    if wrong_currency:
+        names = ", ".join(f"{p.name} ({p.currency})" for p in wrong_currency)
+        raise CurrencyMismatch(f"These products are not priced in {currency}: {names}.")
+    return products
+
+
+def _line_at_current_price(product: Product, quantity: int) -> OrderLine:
+    return OrderLine(
+        product=product,
+        product_name=product.name,
+        sku=product.sku,
+        unit_price=product.price,
+        quantity=quantity,
+        line_total=quantize(product.price * quantity),
+    )
+
+
+def _check_amount(total: Decimal) -> None:
+    if total > MAX_ORDER_AMOUNT:
+        raise OrderTooLarge(
+            f"The order would come to {total:,} {default_currency()}, more than the "
+            f"{MAX_ORDER_AMOUNT:,} an order can hold; lower the quantities."
+        )
 
 
 def _snapshot_address(order: Order, address: Address, customer: Customer) -> None:
@@ -129,68 +205,78 @@ def order_place(
     changes nothing.
     """
     quantities = _merge_lines(lines)
-    if shipping_address is None:
-        shipping_address = default_shipping_address(customer_id=customer.pk)
-        if shipping_address is None:
-            raise MissingShippingAddress(
-                f"{customer.full_name} has no default shipping address; choose one for the order."
-            )
-    elif shipping_address.customer_id != customer.pk:
-        raise AddressNotOwned(
-            f"The address {shipping_address.one_line()} belongs to another customer, "
-            f"not {customer.full_name}."
-        )
+    order = Order(customer=customer)
+    return _place(
+        order,
+        quantities=quantities,
+        shipping_address=shipping_address,
+        payment_method=payment_method,
+        actor=actor,
+        shipping_cost=shipping_cost,
+    )
+
+
+def _place(
+    order: Order,
+    *,
+    quantities: dict[int, int],
+    shipping_address: Address | None,
+    payment_method: PaymentMethod | None,
+    actor,
+    shipping_cost=None,
+    note: str = "",
+    products: dict[int, Product] | None = None,
+) -> Order:
+    """The one placement path, for a new order (unsaved `order`) and for a locked draft.
+
+    Checks the address and payment method, prices every line at the products' current prices,
+    writes the order, its lines and its `placed` event, and allocates the stock last. Inside
+    the caller's transaction: any refusal (a shortage raises last) rolls all of it back.
+    """
+    customer = order.customer
+    shipping_address = _shipping_address_for(customer, shipping_address)
     if payment_method is not None:
         payment_services.check_payment_method(payment_method, customer)
 
-    # Current prices and active flags, not whatever the caller's instances remember.
-    products = products_for_order(ids=quantities)
-    currency = default_currency()
-    wrong_currency = [p for p in products.values() if p.currency != currency]
-    if wrong_currency:
-        names = ", ".join(f"{p.name} ({p.currency})" for p in wrong_currency)
-        raise CurrencyMismatch(f"These products are not priced in {currency}: {names}.")
-
-    order_lines = []
-    for pk in sorted(quantities):
-        product = products[pk]
-        quantity = quantities[pk]
-        order_lines.append(
-            OrderLine(
-                product=product,
-                product_name=product.name,
-                sku=product.sku,
-                unit_price=product.price,
-                quantity=quantity,
-                line_total=quantize(product.price * quantity),
-            )
-        )
+    # Current prices and active flags, not whatever the caller's instances remember (a draft's
+    # placement has just read them, under its lock).
+    if products is None:
+        products = _current_products(quantities)
+    order_lines = [_line_at_current_price(products[pk], quantities[pk]) for pk in sorted(quantities)]
     subtotal = quantize(sum((line.line_total for line in order_lines), Decimal("0")))
     shipping = shipping_cost_for(subtotal) if shipping_cost is None else quantize(shipping_cost)
+    _check_amount(subtotal + shipping)
 
-    order = Order(
-        customer=customer,
-        currency=currency,
-        subtotal=subtotal,
-        shipping_cost=shipping,
-        total=subtotal + shipping,
-        payment_method=payment_method,
-        payment_method_label=payment_method.label if payment_method else "",
-    )
+    from_status = "" if order.pk is None else order.status
+    order.status = OrderStatus.PLACED
+    order.currency = default_currency()
+    order.subtotal = subtotal
+    order.shipping_cost = shipping
+    order.total = subtotal + shipping
+    order.payment_method = payment_method
+    order.payment_method_label = payment_method.label if payment_method else ""
     _snapshot_address(order, shipping_address, customer)
-    order.save()
-    order.number = order_number_for(order.pk)
-    Order.objects.filter(pk=order.pk).update(number=order.number)
+    if order.pk is None:
+        order.save()
+        order.number = order_number_for(order.pk)
+        Order.objects.filter(pk=order.pk).update(number=order.number)
+    else:
+        # A draft: placed now (its "placed at" is this moment), its lines written afresh.
+        order.created_at = timezone.now()
+        order.save()
+        OrderLine.objects.filter(order=order).delete()
 
     for line in order_lines:
         line.order = order
     insert_rows(order_lines)
+    message = f"{len(order_lines)} line(s), total {order.total} {order.currency}."
     record_event(
         order,
         OrderEvent.Kind.PLACED,
         actor=actor,
+        from_status=from_status,
         to_status=OrderStatus.PLACED,
-        message=f"{len(order_lines)} line(s), total {order.total} {order.currency}.",
+        message=f"{message} {note}".strip(),
     )
     # Stock last: its rows are the ones every concurrent order queues on, so they are locked
     # as late as possible and held only through the stock UPDATE, the ledger rows and COMMIT.
@@ -203,6 +289,319 @@ def order_place(
     number = order.number
     transaction.on_commit(lambda: logger.info("order placed: %s", number))
     return order
+
+
+# Drafts: staff's orders in the making. They hold no stock and take no money; their lines are
+# priced at the products' current prices whenever they are set, and again when placed.
+
+
+def _lock_still_there(order: Order) -> Order:
+    """lock_order, refusing with a message an order deleted since the caller read it."""
+    try:
+        return lock_order(order)
+    except Order.DoesNotExist:
+        raise OrderError(f"Order {order} no longer exists (it was deleted). Nothing was changed.") from None
+
+
+def _lock_draft(order: Order) -> Order:
+    locked = _lock_still_there(order)
+    if not locked.is_draft:
+        raise NotADraft(
+            f"Order {locked} is {locked.get_status_display().lower()}, not a draft. Nothing was changed."
+        )
+    return locked
+
+
+def _lines_summary(lines) -> str:
+    return "; ".join(f"{line.quantity} × {line.product_name} ({line.sku})" for line in lines) or "no lines"
+
+
+@atomic_with_retry
+def order_draft_create(*, customer: Customer, actor=None) -> Order:
+    """Start a draft order for `customer`: no lines, no stock held, its SO- number already given."""
+    customer = Customer.objects.select_for_update().get(pk=customer.pk)
+    if customer.anonymized_at is not None:
+        raise OrderError(f"Customer #{customer.pk} was anonymized; no order can be taken for them.")
+    order = Order(customer=customer, status=OrderStatus.DRAFT, currency=default_currency())
+    order.save()
+    order.number = order_number_for(order.pk)
+    Order.objects.filter(pk=order.pk).update(number=order.number)
+    record_event(order, OrderEvent.Kind.DRAFT_CREATED, actor=actor, to_status=OrderStatus.DRAFT)
+    return order
+
+
+@atomic_with_retry
+def order_draft_set_lines(*, order: Order, lines: Iterable[tuple[Product, int]], actor=None) -> Order:
+    """Replace a draft's lines with `lines`, the whole new set of (product, quantity).
+
+    The same product twice is merged, a quantity of 0 leaves the product out, an empty set
+    leaves the draft empty. Every line is priced at its product's current price; subtotal,
+    shipping and total follow. No stock moves. Raises NotADraft unless the order is a draft,
+    InvalidQuantity, ProductInactive or CurrencyMismatch, and then changes nothing.
+    """
+    locked = _lock_draft(order)
+    quantities = _merge_lines(lines, allow_zero=True)
+    products = _current_products(quantities)
+    inactive = [p for p in products.values() if not p.is_active]
+    if inactive:
+        names = ", ".join(f"{p.name} ({p.sku})" for p in inactive)
+        raise ProductInactive(f"Not for sale (inactive): {names}.")
+    before = list(locked.lines.all())
+    new_lines = [_line_at_current_price(products[pk], quantities[pk]) for pk in sorted(quantities)]
+    subtotal = quantize(sum((line.line_total for line in new_lines), Decimal("0")))
+    shipping = shipping_cost_for(subtotal) if new_lines else Decimal("0.00")
+    _check_amount(subtotal + shipping)
+    unchanged = [(x.product_id, x.quantity, x.unit_price) for x in before] == [
+        (x.product.pk, x.quantity, x.unit_price) for x in new_lines
+    ]
+    if unchanged and (locked.subtotal, locked.shipping_cost) == (subtotal, shipping):
+        _sync(order, locked)
+        return locked
+    OrderLine.objects.filter(order=locked).delete()
+    for line in new_lines:
+        line.order = locked
+    insert_rows(new_lines)
+    locked.currency = default_currency()
+    locked.subtotal = subtotal
+    locked.shipping_cost = shipping
+    locked.total = subtotal + shipping
+    locked.save(update_fields=["currency", "subtotal", "shipping_cost", "total", "updated_at"])
+    record_event(
+        locked,
+        OrderEvent.Kind.EDITED,
+        actor=actor,
+        message=f"Draft lines: {_lines_summary(before)} → {_lines_summary(new_lines)}. "
+        f"Total {locked.total} {locked.currency}.",
+    )
+    _sync(order, locked)
+    return locked
+
+
+@atomic_with_retry
+def order_draft_place(
+    *,
+    order: Order,
+    shipping_address: Address | None = None,
+    payment_method: PaymentMethod | None = None,
+    actor=None,
+) -> Order:
+    """Place a draft: the same checks and the same allocation as `order_place`, all or nothing.
+
+    Prices are read again now, so a draft never charges a stale price; the `placed` event names
+    every line whose price changed since it was added. `shipping_address` defaults to the
+    customer's default one. Raises NotADraft, EmptyOrder, InsufficientStock, ProductInactive,
+    MissingShippingAddress, AddressNotOwned, PaymentMethodNotOwned, PaymentMethodExpired or
+    CurrencyMismatch, and then the draft is exactly as it was.
+    """
+    locked = _lock_draft(order)
+    draft_lines = list(locked.lines.all())
+    if not draft_lines:
+        raise EmptyOrder(f"Draft {locked} has no lines: add at least one product before placing it.")
+    quantities = {line.product_id: line.quantity for line in draft_lines}
+    products = _current_products(quantities)
+    changes = [
+        f"{line.product_name} ({line.sku}) {line.unit_price} → {products[line.product_id].price}"
+        for line in draft_lines
+        if products[line.product_id].price != line.unit_price
+    ]
+    note = ""
+    if changes:
+        note = f"Price changed since the line was added: {'; '.join(changes)} {locked.currency}."
+    _place(
+        locked,
+        quantities=quantities,
+        shipping_address=shipping_address,
+        payment_method=payment_method,
+        actor=actor,
+        note=note,
+        products=products,
+    )
+    _sync(order, locked)
+    return locked
+
+
+@atomic_with_retry
+def order_draft_delete(*, order: Order, actor=None) -> None:
+    """Delete a draft with its lines and history. It holds no stock and no money: nothing to give back."""
+    locked = _lock_draft(order)
+    number = locked.number
+    Order.objects.filter(pk=locked.pk).delete()
+    user = getattr(actor, "pk", None)
+    transaction.on_commit(lambda: logger.info("draft deleted: %s (by user #%s)", number, user))
+
+
+_NOT_EDITABLE_BECAUSE = {
+    OrderStatus.DRAFT: "it is a draft: change its lines in the draft instead",
+    OrderStatus.PAID: "it is paid: cancel it (which refunds) and take a new order instead",
+    OrderStatus.SHIPPED: "it has been shipped",
+    OrderStatus.DELIVERED: "it has been delivered",
+    OrderStatus.CANCELLED: "it is cancelled",
+}
+
+
+@atomic_with_retry
+def order_edit(
+    *,
+    order: Order,
+    lines: Iterable[tuple[Product, int]],
+    shipping_address: Address | None = None,
+    actor=None,
+    reason: str = "",
+) -> Order:
+    """Change a placed (not yet paid) order's lines, and its shipping address if one is given.
+
+    `lines` is the whole new set of (product, quantity): the same product twice is merged, a
+    quantity of 0 (or leaving a product out) removes its line. Lines kept keep the price they
+    were placed at; added lines are priced at the product's current price. The difference
+    from the current lines is allocated or released in this one transaction (every stock row
+    touched is locked first, in key order), each change a ledger row with the order number;
+    subtotal, shipping and total are recomputed, and an `edited` event records before → after
+    for every line, the total, the reason and who did it. If the new total is exactly what was
+    already paid, the order becomes paid.
+
+    Raises OrderNotEditable (paid, shipped, delivered, cancelled, draft), InsufficientStock,
+    ProductInactive (more of an inactive product), InvalidQuantity, EmptyOrder (cancel instead),
+    AddressNotOwned, CurrencyMismatch or EditBelowPaid, and then changes nothing.
+    """
+    locked = _lock_still_there(order)
+    if locked.status != OrderStatus.PLACED:
+        raise OrderNotEditable(
+            f"Order {locked} cannot be edited: {_NOT_EDITABLE_BECAUSE[locked.status]}. Nothing was changed."
+        )
+    quantities = _merge_lines(lines, allow_zero=True)
+    if not quantities:
+        raise EmptyOrder(
+            f"Order {locked} needs at least one line; to take everything off it, cancel the order."
+        )
+    address = None
+    if shipping_address is not None:
+        address = _shipping_address_for(locked.customer, shipping_address)
+    current = {line.product_id: line for line in locked.lines.all()}
+    added = [pk for pk in quantities if pk not in current]
+    products = _current_products(added) if added else {}
+
+    new_lines: dict[int, OrderLine] = {}
+    for pk in sorted(quantities):
+        line = current.get(pk)
+        if line is None:
+            new_lines[pk] = _line_at_current_price(products[pk], quantities[pk])
+        else:
+            new_lines[pk] = OrderLine(
+                pk=line.pk,
+                product_id=pk,
+                product_name=line.product_name,
+                sku=line.sku,
+                unit_price=line.unit_price,
+                quantity=quantities[pk],
+                line_total=quantize(line.unit_price * quantities[pk]),
+            )
+    deltas = {
+        pk: quantities.get(pk, 0) - current[pk].quantity if pk in current else quantities[pk]
+        for pk in set(current) | set(quantities)
+    }
+    deltas = {pk: delta for pk, delta in deltas.items() if delta}
+    snapshot = None
+    if address is not None:
+        snapshot = Order(customer=locked.customer)
+        _snapshot_address(snapshot, address, locked.customer)
+        if snapshot.shipping_address_lines == locked.shipping_address_lines and (
+            snapshot.shipping_phone == locked.shipping_phone
+        ):
+            snapshot = None
+    if not deltas and snapshot is None:
+        _sync(order, locked)
+        return locked
+
+    subtotal = quantize(sum((line.line_total for line in new_lines.values()), Decimal("0")))
+    shipping = shipping_cost_for(subtotal)
+    total = subtotal + shipping
+    _check_amount(total)
+    paid = quantize(payment_services.order_amount_paid(locked))
+    if total < paid:
+        raise EditBelowPaid(
+            f"Order {locked} would come to {total} {locked.currency}, less than the {paid} "
+            f"{locked.currency} already paid for it: refund the difference first. Nothing was changed."
+        )
+
+    if deltas:
+        note = f"Order edited. {reason}".strip()[:500]
+        # Every stock row this edit touches, locked at once in key order: no lock-order inversion
+        # with a placement or another edit locking some of the same rows.
+        catalog_services.lock_stock(deltas)
+        more = {pk: delta for pk, delta in deltas.items() if delta > 0}
+        if more:
+            for_sale = {**products, **_current_products([pk for pk in more if pk not in products])}
+            catalog_services.stock_allocate(
+                quantities={for_sale[pk]: delta for pk, delta in more.items()},
+                order_number=locked.number,
+                actor=actor,
+                note=note,
+            )
+        fewer = {pk: -delta for pk, delta in deltas.items() if delta < 0}
+        if fewer:
+            catalog_services.stock_release(
+                quantities=fewer, order_number=locked.number, actor=actor, note=note
+            )
+        removed = [pk for pk in current if pk not in quantities]
+        if removed:
+            OrderLine.objects.filter(order=locked, product_id__in=removed).delete()
+        changed = [
+            line for pk, line in new_lines.items() if pk in current and line.quantity != current[pk].quantity
+        ]
+        if changed:  # one UPDATE for all of them, however many lines changed
+            OrderLine.objects.bulk_update(changed, ["quantity", "line_total"])
+        fresh = [line for pk, line in new_lines.items() if pk not in current]
+        for line in fresh:
+            line.order = locked
+        insert_rows(fresh)
+
+    before_total, before_shipping = locked.total, locked.shipping_cost
+    before_address = "; ".join(locked.shipping_address_lines)
+    locked.subtotal, locked.shipping_cost, locked.total = subtotal, shipping, total
+    fields = ["subtotal", "shipping_cost", "total", "updated_at"]
+    if snapshot is not None:
+        _snapshot_address(locked, address, locked.customer)
+        fields += [f.name for f in Order._meta.concrete_fields if f.name.startswith("shipping_")]
+        fields.remove("shipping_cost")
+    locked.save(update_fields=fields)
+
+    changes = []
+    for pk in sorted(set(current) | set(quantities), key=lambda pk: (pk not in current, pk)):
+        line = new_lines.get(pk) or current[pk]
+        label = f"{line.product_name} ({line.sku})"
+        old, new = (current[pk].quantity if pk in current else 0), quantities.get(pk, 0)
+        if old == new:
+            changes.append(f"{label}: {old} (unchanged)")
+        elif old == 0:
+            changes.append(f"{label}: 0 → {new} (added at {line.unit_price} {locked.currency} each)")
+        elif new == 0:
+            changes.append(f"{label}: {old} → 0 (removed)")
+        else:
+            changes.append(f"{label}: {old} → {new}")
+    message = "; ".join(changes) + "."
+    message += f" Total {before_total} → {total} {locked.currency}"
+    if before_shipping != shipping:
+        message += f" (shipping {before_shipping} → {shipping})"
+    message += "."
+    if snapshot is not None:
+        message += f" Shipping address: {before_address} → {'; '.join(locked.shipping_address_lines)}."
+    if reason.strip():
+        message += f" Reason: {reason.strip()}"
+    record_event(locked, OrderEvent.Kind.EDITED, actor=actor, message=message)
+    if paid > 0 and paid == total:
+        locked.paid_at = timezone.now()
+        order_transition(
+            locked,
+            OrderStatus.PAID,
+            kind=OrderEvent.Kind.PAID,
+            actor=actor,
+            message="Paid in full at the edited total.",
+            fields=["paid_at"],
+        )
+    _sync(order, locked)
+    number = locked.number
+    transaction.on_commit(lambda: logger.info("order edited: %s", number))
+    return locked
 
 
 def _allocated_quantities(order: Order) -> dict[int, int]:
@@ -356,15 +755,33 @@ ORDER_PAYMENTS = OrderPayments()
 def customer_anonymize(*, customer: Customer, actor=None) -> Customer:
     """Erase a customer's personal data in one transaction, keeping orders and payments.
 
+    Refused (CustomerHasOpenOrders, naming them) while orders of theirs are open (placed or paid,
+    not yet shipped or cancelled): those would ship to "[removed]".
+
     Name, email and phone are replaced; saved addresses and payment methods are deleted; the
     customer's orders keep their lines, totals and payments for accounting, with the shipping
-    snapshot (name, street, postal code, phone) and any email in payment labels scrubbed. Each
+    snapshot (name, street, postal code, phone) and any email in payment labels scrubbed; their
+    draft orders are deleted (a draft holds no stock and no money: nothing to keep). Each
     order's timeline records that it happened and who did it. This layer sees customers, orders
     and payments; each app erases its own rows.
     """
     now = timezone.now()
     locked = customer_erase_personal_data(customer=customer, now=now)
+    # Under the customer's lock: open orders would ship to "[removed]". Raising rolls back the
+    # erasure above with everything else.
+    open_orders = list(
+        Order.objects.filter(customer=locked)
+        .open()
+        .order_by("created_at", "id")
+        .values_list("number", "status")
+    )
+    if open_orders:
+        raise CustomerHasOpenOrders(
+            locked, [(number, OrderStatus(status).label) for number, status in open_orders]
+        )
     payment_services.payments_erase_personal_data(customer=locked)
+    # Drafts are not orders yet (no stock, no money, nothing to account for): they go.
+    Order.objects.filter(customer=locked, status=OrderStatus.DRAFT).delete()
     orders = Order.objects.filter(customer=locked)
     orders.update(
         shipping_name=REMOVED,

@@ -16,6 +16,7 @@ from shop.core.admin_tools import (
     ReadOnlyInlineMixin,
     change_link,
 )
+from shop.core.admin_visibility import ALL_FIELDS, Restriction, restrict
 from shop.core.money import format_money
 
 PAYMENT_METHOD_DEFAULTS = {"is_default": "payment_method_one_default"}
@@ -34,11 +35,19 @@ PAYMENT_METHOD_FIELDS = [
 MASKED_PAYMENT_METHOD_FIELDS = ["masked_label", "holder_name", "is_default", "is_expired"]
 
 
+# Who sees what of payments (shop.core.admin_visibility): lists, pages, searches, filters and
+# exports of every admin leave it out for everyone else.
+#: How orders are paid: saved payment methods and the masked label an order was paid with.
+PAYMENT_METHODS = Restriction("payment details", ("payments.view_payment", "payments.view_paymentmethod"))
+#: Payments themselves: amounts captured and refunded, gateway references (store managers).
+PAYMENTS = Restriction("payments", ("payments.view_payment",))
+restrict(PaymentMethod, ALL_FIELDS, PAYMENT_METHODS)
+restrict(Payment, ALL_FIELDS, PAYMENTS)
+
+
 def can_see_payment_methods(request) -> bool:
     """Whether this user may see how orders were paid (masked method labels, payments)."""
-    return request.user.has_perm("payments.view_payment") or request.user.has_perm(
-        "payments.view_paymentmethod"
-    )
+    return PAYMENT_METHODS.visible_to(request.user)
 
 
 def editable_payment_method_fields(request) -> list[str]:
@@ -140,8 +149,8 @@ class Refunded:
     amount: Decimal  # what this refund gave back
 
 
-def _refund(*, payment: Payment, actor=None, amount=None, reason: str = "") -> Refunded:
-    """payment_refund, reporting how much this call refunded (an empty amount refunds the rest)."""
+def _refund(*, payment: Payment, amount, actor=None, reason: str = "") -> Refunded:
+    """payment_refund of the amount staff typed and confirmed, reporting how much it refunded."""
     before = payment.refunded_amount
     refunded = services.payment_refund(payment=payment, actor=actor, amount=amount, reason=reason)
     return Refunded(payment=refunded, amount=refunded.refunded_amount - before)
@@ -155,6 +164,16 @@ def _refund_done(payment: Payment, result: Refunded) -> str:
     )
 
 
+def _refund_question(payment: Payment, data: dict) -> str:
+    amount = data["amount"]
+    everything = " That is everything left to refund." if amount == payment.refundable_amount else ""
+    return (
+        f"Refund {format_money(amount, payment.currency)} of the "
+        f"{format_money(payment.amount, payment.currency)} payment for order {payment.order} "
+        f"({payment.method_label or 'no method'})?{everything} This cannot be undone."
+    )
+
+
 PAYMENT_OPERATIONS = [
     StaffOperation(
         name="refund",
@@ -162,7 +181,12 @@ PAYMENT_OPERATIONS = [
         permission="payments.refund_payment",
         service=_refund,
         form=RefundPaymentForm,
-        initial=lambda payment: {"amount": payment.refundable_amount},
+        # Nothing filled in: the amount is typed, with what is left to refund as its help.
+        form_kwargs=lambda payment: {"payment": payment},
+        confirm=_refund_question,
+        confirm_label="Yes, refund",
+        confirm_edit_label="Change the amount",
+        back_label="Cancel",
         blocked=lambda payment: "" if payment.refundable_amount > 0 else "Nothing is left to refund.",
         done=_refund_done,
         history_details=lambda result, details: {

@@ -19,3 +19,7 @@ class InvalidAmount(PaymentError):
 
 class RefundNotAllowed(PaymentError):
     """The payment cannot be refunded (not captured, or already fully refunded)."""
+
+
+class InvalidPaymentDetails(PaymentError):
+    """How the payment was made, or its reference, is not acceptable (e.g. a card number)."""

@@ -6,7 +6,7 @@ from django.db.models import F, Q
 from django.db.models.functions import Length, Round
 
 from shop.core.money import CurrencyField, MoneyField
-from shop.core.validators import reject_card_number
+from shop.core.validators import MAX_AMOUNT, reject_card_number
 
 
 class PaymentMethod(models.Model):
@@ -126,8 +126,19 @@ class PaymentMethod(models.Model):
         return (self.exp_year, self.exp_month) < (day.year, day.month)
 
 
+class OfflineMethod(models.TextChoices):
+    """Ways a customer pays outside the payment gateway, which staff record by hand."""
+
+    BANK_TRANSFER = "bank_transfer", "Bank transfer"
+    CASH = "cash", "Cash"
+    CHEQUE = "cheque", "Cheque"
+    CARD_TERMINAL = "card_terminal", "Card terminal"
+
+
 class Payment(models.Model):
     """Money taken (or tried) for an order. Refunds lower `refunded_amount`, never the amount."""
+
+    Offline = OfflineMethod
 
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
@@ -144,6 +155,9 @@ class Payment(models.Model):
         blank=True,
         related_name="payments",
     )
+    # Money staff received outside the gateway (recorded with "Record payment"). A payment is by a
+    # saved method, or an offline way, or (older rows) neither: never both.
+    offline_method = models.CharField("paid by", max_length=20, choices=OfflineMethod.choices, blank=True)
     # Kept so the payment still says how it was paid after the saved method is deleted.
     method_label = models.CharField(max_length=150, blank=True, validators=[reject_card_number])
     amount = MoneyField()
@@ -172,6 +186,20 @@ class Payment(models.Model):
                 & models.lookups.LessThanOrEqual(Round(F("refunded_amount"), 2), F("amount")),
                 name="payment_refund_within_amount",
                 violation_error_message="No more can be refunded than was captured.",
+            ),
+            models.CheckConstraint(
+                condition=Q(offline_method__in=["", *OfflineMethod.values])
+                & (Q(offline_method="") | Q(method__isnull=True)),
+                name="payment_one_way_of_paying",
+                violation_error_message=(
+                    "A payment is made by a saved payment method or by an offline way, not both."
+                ),
+            ),
+            # The refunded amount stays within the amount (above), so within the limit too.
+            models.CheckConstraint(
+                condition=Q(amount__lte=MAX_AMOUNT),
+                name="payment_amount_within_limit",
+                violation_error_message=f"A payment can be at most {MAX_AMOUNT:,}.",
             ),
         ]
 

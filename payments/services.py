@@ -11,19 +11,26 @@ and refunds queue instead of double-counting.
 """
 
 import logging
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Protocol
 
-from django.core.exceptions import ImproperlyConfigured
+from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.db import transaction
 from django.db.models import Sum
 
 from customers.models import Customer
-from payments.exceptions import InvalidAmount, PaymentMethodExpired, PaymentMethodNotOwned, RefundNotAllowed
-from payments.models import Payment, PaymentMethod
+from payments.exceptions import (
+    InvalidAmount,
+    InvalidPaymentDetails,
+    PaymentMethodExpired,
+    PaymentMethodNotOwned,
+    RefundNotAllowed,
+)
+from payments.models import OfflineMethod, Payment, PaymentMethod
 from shop.core.db import atomic_with_retry
 from shop.core.money import quantize
 from shop.core.privacy import erase_emails
+from shop.core.validators import MAX_AMOUNT, bounded_amount
 
 logger = logging.getLogger("shop.payments")
 
@@ -77,25 +84,55 @@ def order_amount_paid(order) -> Decimal:
     return (totals["captured"] or Decimal("0")) - (totals["refunded"] or Decimal("0"))
 
 
+def _amount(value, currency: str) -> Decimal:
+    """A typed or given amount as cents, refusing what is not a finite number."""
+    try:
+        amount = quantize(value)
+    except (InvalidOperation, TypeError, ValueError) as error:
+        raise InvalidAmount(f"{value!r} is not an amount in {currency}.") from error
+    if not amount.is_finite():
+        raise InvalidAmount(f"{value!r} is not an amount in {currency}.")
+    return amount
+
+
 @atomic_with_retry
 def payment_capture(
     *,
     order,
     method: PaymentMethod | None = None,
+    offline_method: str | None = None,
     amount=None,
     reference: str = "",
     actor=None,
 ) -> Payment:
     """Record money captured for a placed order; the order becomes paid once fully paid.
 
-    `amount` defaults to what is still owed; more than that is refused. `method` defaults to the
-    order's payment method and must belong to the order's customer.
+    How it was paid is one of: `method`, a saved payment method of the order's customer (by
+    default the order's own, when neither is given); or `offline_method`, a
+    `payments.models.OfflineMethod` value ("bank_transfer", "cash", "cheque", "card_terminal")
+    for money staff received outside the gateway; never both. `amount` defaults to what is still
+    owed; more than that is refused, and part payments add up until the order is paid in full.
+    `reference` (a transfer's or cheque's number, a terminal slip...) is free text that the card
+    number rules cover: one that looks like a card number is refused. Refusals raise a
+    PaymentError (InvalidAmount, InvalidPaymentDetails, PaymentMethodNotOwned,
+    PaymentMethodExpired) or the order's InvalidTransition, and change nothing.
     """
+    if offline_method is not None and offline_method != "":
+        if offline_method not in OfflineMethod.values:
+            ways = ", ".join(OfflineMethod.values)
+            raise InvalidPaymentDetails(f"Unknown way of paying {offline_method!r}; use one of: {ways}.")
+        if method is not None:
+            raise InvalidPaymentDetails(
+                "A payment is made by a saved payment method or by an offline way, not both."
+            )
+    else:
+        offline_method = ""
+    reference = (reference or "").strip()
     orders = _orders()
     locked = orders.lock(order)
     orders.check_payable(locked)
     outstanding = locked.total - order_amount_paid(locked)
-    amount = outstanding if amount is None else quantize(amount)
+    amount = outstanding if amount is None else _amount(amount, locked.currency)
     if amount <= 0:
         raise InvalidAmount(f"A payment must be a positive amount, not {amount} {locked.currency}.")
     if amount > outstanding:
@@ -103,20 +140,33 @@ def payment_capture(
             f"Order {locked.number} has {outstanding} {locked.currency} left to pay; "
             f"{amount} {locked.currency} is more than that."
         )
-    if method is None and locked.payment_method_id:
-        method = locked.payment_method
-    if method is not None:
-        check_payment_method(method, locked.customer)
+    if offline_method:
+        label = OfflineMethod(offline_method).label
+    else:
+        if method is None and locked.payment_method_id:
+            method = locked.payment_method
+        if method is not None:
+            check_payment_method(method, locked.customer)
+        label = method.label if method else "Manual payment"
     payment = Payment(
         order=locked,
         method=method,
-        method_label=method.label if method else "Manual payment",
+        offline_method=offline_method,
+        method_label=label,
         amount=amount,
         currency=locked.currency,
         status=Payment.Status.CAPTURED,
         reference=reference,
     )
-    payment.full_clean(exclude=["order", "method"])
+    try:
+        payment.full_clean(exclude=["order", "method"])
+    except ValidationError as error:
+        names = {"reference": "Reference", "method_label": "Payment method"}
+        details = "; ".join(
+            f"{names.get(field, field)}: {' '.join(messages)}"
+            for field, messages in error.message_dict.items()
+        )
+        raise InvalidPaymentDetails(f"{details} Nothing was recorded.") from error
     payment.save()
     orders.captured(
         locked,
@@ -142,7 +192,9 @@ def payment_refund(*, payment: Payment, amount=None, actor=None, reason: str = "
             f"This payment is {locked.get_status_display().lower()}; only a captured payment can be refunded."
         )
     refundable = locked.amount - locked.refunded_amount
-    amount = refundable if amount is None else quantize(amount)
+    if amount is not None:  # within the shop's bounds before any arithmetic (shop.core.validators)
+        amount = bounded_amount(amount, Decimal("0.01"), MAX_AMOUNT, InvalidAmount, "A refund")
+    amount = refundable if amount is None else amount
     if amount <= 0 or amount > refundable:
         raise InvalidAmount(
             f"A refund must be between 0.01 and {refundable} {locked.currency}, "

@@ -8,6 +8,7 @@ import tempfile
 from datetime import timedelta
 from pathlib import Path
 
+import csp.constants as csp
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from environs import Env, EnvError
@@ -63,6 +64,7 @@ INSTALLED_APPS = [
     "phonenumber_field",
     "django_countries",
     "axes",
+    "csp",
     "import_export",
     "customers",
     "catalog",
@@ -72,6 +74,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # The Content-Security-Policy header on every response (CONTENT_SECURITY_POLICY below).
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -90,19 +94,54 @@ AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
 ]
 
-# Lock a username from an address out after repeated failed logins, for a cool-off period.
-AXES_FAILURE_LIMIT = _env("int", "AXES_FAILURE_LIMIT", 5)
-AXES_COOLOFF_TIME = timedelta(minutes=_env("int", "AXES_COOLOFF_MINUTES", 15))
+
+# Login lockouts (shop/backoffice/login_lockout.py): AXES_FAILURE_LIMIT failed logins for one
+# username from one address lock that username out from there; AXES_IP_FAILURE_LIMIT failed logins
+# from one address, across usernames, lock the address out (password spraying). Both count the
+# last AXES_COOLOFF_MINUTES and lift after it; attempts while locked out are refused, not counted.
+def _env_at_least(name: str, default: int, minimum: int) -> int:
+    value = _env("int", name, default)
+    if value < minimum:
+        raise ImproperlyConfigured(f"{name} is not valid: it must be {minimum} or more.")
+    return value
+
+
+AXES_FAILURE_LIMIT = _env_at_least("AXES_FAILURE_LIMIT", 5, 1)
+AXES_IP_FAILURE_LIMIT = _env_at_least("AXES_IP_FAILURE_LIMIT", 20, 1)
+AXES_COOLOFF_TIME = timedelta(minutes=_env_at_least("AXES_COOLOFF_MINUTES", 15, 1))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_HANDLER = "shop.backoffice.login_lockout.ShopAxesHandler"
+AXES_LOCKOUT_CALLABLE = "shop.backoffice.login_lockout.lockout_response"
+AXES_USERNAME_CALLABLE = "shop.backoffice.login_lockout.client_username"
 AXES_RESET_ON_SUCCESS = True
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 # The client address is REMOTE_ADDR, unless AXES_PROXY_COUNT says how many trusted reverse
-# proxies add X-Forwarded-For (trusting that header without a proxy would let anyone pick an
-# address and dodge the lockout).
-if _env("int", "AXES_PROXY_COUNT", 0):
-    AXES_IPWARE_PROXY_COUNT = _env("int", "AXES_PROXY_COUNT", 0)
-    AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"]
-else:
-    AXES_IPWARE_META_PRECEDENCE_ORDER = ["REMOTE_ADDR"]
+# proxies in front append to X-Forwarded-For; then it is the entry that many from the right
+# (read with django-ipware). Trusting that header without a proxy would let anyone pick an
+# address and dodge the lockout.
+SHOP_PROXY_COUNT = _env_at_least("AXES_PROXY_COUNT", 0, 0)
+AXES_CLIENT_IP_CALLABLE = "shop.backoffice.login_lockout.client_ip_address"
+
+# Content-Security-Policy (django-csp) on every page, error pages included: scripts, styles,
+# images and fonts only from this site's own files; no inline script at all (the admin's scripts
+# are files, their data is in data attributes and JSON blocks); an inline <style> block only with
+# the request's nonce (`<style nonce="{{ request.csp_nonce }}">`); style attributes are refused.
+# No plugins, no framing by other sites, forms post only here. tests/test_csp.py walks every admin
+# page for what the policy would block, tests/browser/test_csp_browser.py in a real browser.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [csp.SELF],
+        "script-src": [csp.SELF],
+        "style-src": [csp.SELF, csp.NONCE],
+        "img-src": [csp.SELF],
+        "font-src": [csp.SELF],
+        "connect-src": [csp.SELF],
+        "object-src": [csp.NONE],
+        "base-uri": [csp.SELF],
+        "form-action": [csp.SELF],
+        "frame-ancestors": [csp.NONE],
+    }
+}
 
 ROOT_URLCONF = "shop.urls"
 
@@ -235,6 +274,15 @@ IMPORT_EXPORT_SKIP_ADMIN_CONFIRM = False
 IMPORT_EXPORT_USE_TRANSACTIONS = True
 # A control character in a name would otherwise make the whole Excel export fail.
 IMPORT_EXPORT_ESCAPE_ILLEGAL_CHARS_ON_EXPORT = True
+
+# CSV imports (shop/core/resources.py, shop/core/import_uploads.py): a file over the size or row
+# limit is refused before it is read. An upload waits for its confirmation in a directory of its
+# own (created readable by the server's user only; several servers need a shared one), for at most
+# IMPORT_UPLOAD_MAX_AGE seconds; `manage.py import_uploads_clean` deletes what has expired.
+IMPORT_MAX_FILE_SIZE = _env("int", "IMPORT_MAX_FILE_SIZE", 10 * 1024 * 1024)
+IMPORT_MAX_ROWS = _env("int", "IMPORT_MAX_ROWS", 100_000)
+IMPORT_UPLOAD_DIR = Path(_env("str", "IMPORT_UPLOAD_DIR", BASE_DIR / "var" / "import_uploads"))
+IMPORT_UPLOAD_MAX_AGE = _env("int", "IMPORT_UPLOAD_MAX_AGE", 60 * 60)
 
 # Flat-rate shipping, free from a subtotal (amounts in SHOP_CURRENCY, as strings: never floats).
 SHOP_SHIPPING_FLAT_RATE = _env("str", "SHOP_SHIPPING_FLAT_RATE", "7.50")

@@ -95,6 +95,8 @@ def test_shipping_delivering_cancelling_refunding_and_notes_leave_history_and_ev
     manager = log_in(client, MANAGER)
     refundable = paid_order(product)
     payment = refundable.payments.get()
-    client.post(admin_url(Payment, "refund", payment.pk), {"amount": "5.00", "reason": "Dent"})
+    # The refund's confirmation page posts the amount back with confirmed=yes.
+    refund = {"amount": "5.00", "reason": "Dent", "confirmed": "yes"}
+    client.post(admin_url(Payment, "refund", payment.pk), refund)
     logged(manager, payment, "Refund")
     assert refundable.events.get(kind=OrderEvent.Kind.REFUNDED).actor == manager

@@ -25,6 +25,7 @@ from customers.models import Address, Customer
 from customers.selectors import default_shipping_address
 from orders.models import OrderLine
 from shop.core.db import insert_rows, sql_select
+from shop.core.validators import MAX_AMOUNT, MAX_QUANTITY
 from tests.factories import (
     AddressFactory,
     CustomerFactory,
@@ -33,8 +34,10 @@ from tests.factories import (
     UserFactory,
 )
 
-INT_MAX = 2**31 - 1  # IntegerField's range on every backend
-MONEY_MAX = Decimal("9999999999.99")  # MoneyField: max_digits=12, decimal_places=2
+# The bounds every stock, movement, line and money column keeps (CHECK constraints), well inside
+# IntegerField's and MoneyField's own range on every backend.
+INT_MAX = MAX_QUANTITY
+MONEY_MAX = MAX_AMOUNT
 # A leap-day second with microseconds, in UTC, for every `timezone.now()` the statements take.
 FROZEN_NOW = datetime.datetime(2024, 2, 29, 23, 59, 59, 987654, tzinfo=datetime.UTC)
 UNICODE = "Crème brûlée — 東京 🚀 Ωmega"
@@ -288,7 +291,7 @@ def update_rows(db):
         "only_missing_id",
         "breaks_allocated_within_on_hand",
         "breaks_on_hand_not_negative",
-        "overflows_integer",
+        "beyond_the_limit",
     ],
 )
 def test_update_stock_rows_writes_what_the_orm_update_writes(update_rows, case):
@@ -304,7 +307,7 @@ def test_update_stock_rows_writes_what_the_orm_update_writes(update_rows, case):
         "only_missing_id": {absent: (1, 1)},
         "breaks_allocated_within_on_hand": {a: (0, 7), full: (1, 0)},
         "breaks_on_hand_not_negative": {a: (-11, -4)},
-        "overflows_integer": {big: (48, 0)},
+        "beyond_the_limit": {big: (48, 0)},
     }[case]
 
     raw = outcome(lambda: _update_stock_rows(changes), stock_table)
@@ -456,7 +459,7 @@ def movement_objects(db):
                 product_id=other.pk,
                 kind=StockMovement.Kind.ADJUSTMENT,
                 reason=StockMovement.Reason.DAMAGED,
-                on_hand_delta=-(2**31),
+                on_hand_delta=-INT_MAX,
                 allocated_delta=0,
                 order_number="9" * 32,
                 actor_id=user.pk,

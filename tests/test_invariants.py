@@ -11,8 +11,17 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_stat
 
 from catalog.models import Stock, StockMovement
 from catalog.services import product_create, stock_adjust, stock_receive
-from orders.models import Order, OrderEvent
-from orders.services import order_cancel, order_deliver, order_place, order_ship
+from orders.models import Order, OrderEvent, OrderLine
+from orders.services import (
+    order_cancel,
+    order_deliver,
+    order_draft_create,
+    order_draft_place,
+    order_draft_set_lines,
+    order_edit,
+    order_place,
+    order_ship,
+)
 from payments.models import Payment
 from payments.services import payment_capture, payment_refund
 from shop.backoffice.integrity import find_violations
@@ -27,7 +36,8 @@ def _snapshot():
     return (
         list(Stock.objects.order_by("pk").values_list("pk", "on_hand", "allocated")),
         Order.objects.count(),
-        list(Order.objects.order_by("pk").values_list("pk", "status")),
+        list(Order.objects.order_by("pk").values_list("pk", "status", "total")),
+        list(OrderLine.objects.order_by("pk").values_list("pk", "quantity", "unit_price")),
         StockMovement.objects.count(),
         OrderEvent.objects.count(),
         list(Payment.objects.order_by("pk").values_list("pk", "status", "refunded_amount")),
@@ -91,6 +101,48 @@ class ShopMachine(RuleBasedStateMachine):
             self.orders.append(order)
 
         self._run("place", go)
+
+    @rule(
+        customer=st.integers(0, 1),
+        lines=st.lists(st.tuples(st.integers(0, PRODUCTS - 1), st.integers(0, 4)), max_size=4),
+    )
+    def draft(self, customer, lines):
+        def go():
+            with transaction.atomic():
+                draft = order_draft_create(customer=self.customers[customer])
+                order_draft_set_lines(order=draft, lines=[(self.products[p], q) for p, q in lines])
+            self.orders.append(draft)
+
+        self._run("draft", go)
+
+    @rule(
+        index=st.integers(0, 1000),
+        lines=st.lists(st.tuples(st.integers(0, PRODUCTS - 1), st.integers(0, 4)), max_size=4),
+    )
+    def set_draft_lines(self, index, lines):
+        order = self._order(index)
+        if order is not None:
+            self._run(
+                "set draft lines",
+                lambda: order_draft_set_lines(order=order, lines=[(self.products[p], q) for p, q in lines]),
+            )
+
+    @rule(index=st.integers(0, 1000))
+    def place_draft(self, index):
+        order = self._order(index)
+        if order is not None:
+            self._run("place draft", lambda: order_draft_place(order=order))
+
+    @rule(
+        index=st.integers(0, 1000),
+        lines=st.lists(st.tuples(st.integers(0, PRODUCTS - 1), st.integers(0, 4)), max_size=4),
+    )
+    def edit(self, index, lines):
+        order = self._order(index)
+        if order is not None:
+            self._run(
+                "edit", lambda: order_edit(order=order, lines=[(self.products[p], q) for p, q in lines])
+            )
 
     @rule(index=st.integers(0, 1000), partial=st.booleans())
     def pay(self, index, partial):

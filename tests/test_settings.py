@@ -60,3 +60,53 @@ def test_json_log_lines_carry_time_level_logger_message_extras_and_exception_mas
     assert entry["order"] == "SO-000001 [email]" and entry["count"] == 3
     assert "T" in entry["time"] and entry["time"].endswith("+00:00")
     assert "ValueError" in entry["exception"] and "4111" not in entry["exception"]
+
+
+def test_login_lockout_settings_come_from_the_environment(tmp_path):
+    env = production_env(
+        tmp_path, AXES_IP_FAILURE_LIMIT="30", AXES_PROXY_COUNT="1", AXES_COOLOFF_MINUTES="45"
+    )
+    code = (
+        "from django.conf import settings as s; "
+        "print(s.AXES_FAILURE_LIMIT, s.AXES_IP_FAILURE_LIMIT, s.SHOP_PROXY_COUNT, s.AXES_COOLOFF_TIME)"
+    )
+    assert manage(env, "shell", "--no-imports", "-c", code).stdout.split() == ["5", "30", "1", "0:45:00"]
+    defaults = manage(production_env(tmp_path), "shell", "--no-imports", "-c", code).stdout.split()
+    assert defaults == ["5", "20", "0", "0:15:00"]
+
+
+def test_a_lockout_setting_out_of_range_stops_start_up_naming_it(tmp_path):
+    for name, value in [
+        ("AXES_FAILURE_LIMIT", "0"),
+        ("AXES_IP_FAILURE_LIMIT", "abc"),
+        ("AXES_COOLOFF_MINUTES", "0"),
+        ("AXES_PROXY_COUNT", "-1"),
+    ]:
+        result = manage(production_env(tmp_path, **{name: value}), "check")
+        assert result.returncode != 0, name
+        assert f"{name} is not valid" in result.stderr, result.stderr
+
+
+def test_production_pages_carry_the_content_security_policy(tmp_path):
+    code = (
+        "from django.test import Client; c = Client(HTTP_HOST='shop.example.com'); "
+        "[print(r.status_code, r['Content-Security-Policy']) "
+        "for r in (c.get('/admin/login/', secure=True), c.get('/nowhere/', secure=True))]"
+    )
+    env = production_env(tmp_path)
+    assert manage(env, "collectstatic", "--noinput", "-v0").returncode == 0  # the login page's CSS
+    result = manage(env, "shell", "--no-imports", "-c", code)
+    lines = [line for line in result.stdout.splitlines() if line[:3].isdigit()]  # not the log lines
+    assert [line.split()[0] for line in lines] == ["200", "404"], result.stdout + result.stderr
+    for line in lines:
+        policy = line.split(" ", 1)[1]
+        for directive in (
+            "default-src 'self'",
+            "script-src 'self'",
+            "object-src 'none'",
+            "base-uri 'self'",
+            "form-action 'self'",
+            "frame-ancestors 'none'",
+        ):
+            assert directive in policy, (directive, policy)
+        assert "unsafe-inline" not in policy

@@ -18,6 +18,7 @@ from django.utils.http import urlencode
 
 from customers.admin import CustomerAdmin
 from customers.models import Customer
+from orders.exceptions import CustomerHasOpenOrders
 from orders.models import Order
 from orders.services import customer_anonymize
 from payments.admin import PaymentMethodInline
@@ -28,6 +29,44 @@ from shop.core.money import format_money
 # The customer page shows this many of the latest orders; the rest are a link away.
 CUSTOMER_PAGE_ORDERS = 20
 
+
+def _open_order_count():
+    """Each customer's open orders (placed or paid), as a subquery: one statement for a page."""
+    orders = Order.objects.open().filter(customer=OuterRef("pk")).order_by().values("customer")
+    return Coalesce(Subquery(orders.annotate(n=Count("pk")).values("n")), 0)
+
+
+def _cannot_anonymize(customer) -> str:
+    """Why a customer cannot be anonymized now ("" if they can); the service decides.
+
+    A selection's rows carry `open_order_count` (one statement for the page); a customer's own
+    page asks once, for at most the orders it names.
+    """
+    if customer.anonymized_at:
+        return "Already anonymized."
+    count = getattr(customer, "open_order_count", None)
+    if count == 0:
+        return ""
+    shown = CustomerHasOpenOrders.SHOWN
+    numbers = list(
+        Order.objects.open()
+        .filter(customer=customer)
+        .order_by("created_at", "id")
+        .values_list("number", flat=True)[: shown + 1]
+    )
+    if not numbers:
+        return ""
+    if count is None:
+        more = " and more" if len(numbers) > shown else ""
+        count = len(numbers)
+    else:
+        more = f" and {count - shown} more" if count > shown else ""
+    return (
+        f"Open order{pluralize(count)} not yet shipped or cancelled: {', '.join(numbers[:shown])}{more}. "
+        "Ship or cancel them first."
+    )
+
+
 ANONYMIZE = StaffOperation(
     name="anonymize",
     title="Anonymize",
@@ -37,10 +76,13 @@ ANONYMIZE = StaffOperation(
     help=(
         "The customer's name, email address and phone number will be replaced, and their saved "
         "addresses and payment methods deleted. Their orders and payments stay, for accounting, "
-        "with the shipping name, street, postal code and phone removed. This cannot be undone."
+        "with the shipping name, street, postal code and phone removed. A customer with open "
+        "orders (placed or paid) is refused until those are shipped or cancelled. This cannot "
+        "be undone."
     ),
-    blocked=lambda customer: "Already anonymized." if customer.anonymized_at else "",
-    cannot="be anonymized again",
+    blocked=lambda customer: _cannot_anonymize(customer),
+    cannot="be anonymized now",
+    queryset=lambda customers: customers.annotate(open_order_count=_open_order_count()),
     label=lambda customer: f"Customer #{customer.pk}",
     submit_label="Yes, anonymize",
     back_label="No, take me back",
@@ -60,6 +102,14 @@ class StaffCustomerAdmin(CustomerAdmin):
     readonly_fields = [*CustomerAdmin.readonly_fields, "latest_orders"]
     inlines = [*CustomerAdmin.inlines, PaymentMethodInline]
     operations = [ANONYMIZE]
+
+    def operation_buttons(self, request, obj):
+        buttons = super().operation_buttons(request, obj)
+        if request.user.has_perm("orders.add_order") and obj.anonymized_at is None:
+            # The order desk, with this customer found already: one click starts their draft.
+            url = reverse("admin:orders_order_add") + "?" + urlencode({"customer": obj.pk})
+            buttons = [("New order", url), *buttons]
+        return buttons
 
     def get_queryset(self, request):
         # A subquery per shown row (a page's worth), not a GROUP BY over every order of every customer.

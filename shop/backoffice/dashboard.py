@@ -5,7 +5,7 @@ Definitions, shown to staff beside the figures:
 
 - An order counts on the day it was placed (`Order.created_at`), in the store's time zone
   (`settings.TIME_ZONE`); "today" is `timezone.localdate()`.
-- Orders: orders placed that day, cancelled ones excluded.
+- Orders: orders placed that day, cancelled ones and drafts excluded.
 - Revenue: the sum of those orders' totals (goods and shipping) in the store currency,
   `settings.SHOP_CURRENCY`. A cancelled order is refunded in full, so it is left out; partial
   refunds on orders that go ahead are not deducted.
@@ -27,8 +27,11 @@ from orders.models import Order, OrderStatus
 from shop.core.money import quantize
 
 SALES_DAYS = 30
-# The statuses whose orders count as sales: every one but cancelled.
-SALES_STATUSES = tuple(status for status in OrderStatus.values if status != OrderStatus.CANCELLED)
+# The statuses whose orders count as sales: every one but cancelled, and but draft (a draft
+# is not an order yet: no stock held, no money taken).
+SALES_STATUSES = tuple(
+    status for status in OrderStatus.values if status not in (OrderStatus.CANCELLED, OrderStatus.DRAFT)
+)
 
 
 @dataclass(frozen=True)

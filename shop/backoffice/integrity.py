@@ -74,6 +74,18 @@ def find_violations(limit: int = 50) -> list[str]:
         ),
         refunded=Round(Coalesce(Sum("payments__refunded_amount"), zero), 2),
     ).filter(captured__gt=Round(F("total") + F("refunded"), 2))
+    # A draft holds no stock and takes no money (its lines are left out of `held` above).
+    drafts = Order.objects.drafts()
+    for number in (
+        drafts.filter(payments__isnull=False)
+        .order_by("number")
+        .values_list("number", flat=True)
+        .distinct()[:limit]
+    ):
+        problems.append(f"order {number}: a draft, yet it has payments")
+    moved = StockMovement.objects.filter(order_number__in=drafts.values("number"))
+    for number in moved.order_by("order_number").values_list("order_number", flat=True).distinct()[:limit]:
+        problems.append(f"order {number}: a draft, yet it has stock ledger rows")
     for order in paid[:limit]:
         problems.append(
             f"order {order.number}: captured {order.captured} − refunded {order.refunded} "

@@ -74,10 +74,19 @@ class StaffOperation:
     blocked: Callable[[object], str] | None = None  # why an object cannot take the step now ("": it can)
     cannot: str = "take this step now"  # "2 of these orders cannot <cannot>"
     initial: Callable[[object], dict] | None = None  # the form's initial values for an object
+    # Keyword arguments for the form on an object's page, from the object (a form whose choices
+    # are the object's own: a customer's addresses...); not used by a selection's pages.
+    form_kwargs: Callable[[object], dict] | None = None
     queryset: Callable | None = None  # what the pages read besides the rows (select_related...)
     label: Callable[[object], str] = str  # how a refusal names the object
     history: str | None = None  # the history entry; default: title and the form's input
     history_details: Callable[[object, dict], dict] | None = None  # (result, input) -> details
+    # A question on a page of its own between the form and the service, from the object and the
+    # form's input: "Refund 12.34 USD of ...? This cannot be undone." (None: no such step). The
+    # page posts the input back with `confirmed=yes` to run, or with `_edit` to change it.
+    confirm: Callable[[object, dict], str] | None = None
+    confirm_label: str = "Yes, go ahead"  # the confirmation's button
+    confirm_edit_label: str = "Change it"  # its button back to the form
 
     @property
     def url_path(self) -> str:
@@ -178,7 +187,7 @@ class StaffOperationsMixin(ActionPermissionMixin):
         return [
             (
                 operation,
-                operation.form(initial=self._initial(operation, obj)),
+                operation.form(initial=self._initial(operation, obj), **self._form_kwargs(operation, obj)),
                 self.operation_url(operation, obj),
             )
             for operation in self.operations
@@ -220,6 +229,9 @@ class StaffOperationsMixin(ActionPermissionMixin):
     def _initial(self, operation: StaffOperation, obj) -> dict:
         return operation.initial(obj) if operation.initial else {}
 
+    def _form_kwargs(self, operation: StaffOperation, obj) -> dict:
+        return operation.form_kwargs(obj) if operation.form_kwargs else {}
+
     def run_operation(self, request, operation: StaffOperation, obj, form):
         """The service for one object, and its history entry; a refusal raises ShopError."""
         details = _form_kwargs(form)
@@ -258,8 +270,13 @@ class StaffOperationsMixin(ActionPermissionMixin):
             f"{self.admin_site.name}:{self.opts.app_label}_{self.opts.model_name}_change", args=[obj.pk]
         )
         data = request.POST if request.method == "POST" else None
-        form = operation.form(data, initial=self._initial(operation, obj))
-        if form.is_bound and form.is_valid():
+        form = operation.form(
+            data, initial=self._initial(operation, obj), **self._form_kwargs(operation, obj)
+        )
+        # "_edit": back from the confirmation to the form, with what was typed.
+        if form.is_bound and form.is_valid() and "_edit" not in request.POST:
+            if operation.confirm and request.POST.get("confirmed") != "yes":
+                return self._confirmation_page(request, operation, obj, form, change_url)
             try:
                 result = self.run_operation(request, operation, obj, form)
             except ShopError as error:
@@ -282,6 +299,23 @@ class StaffOperationsMixin(ActionPermissionMixin):
                 "blocked": operation.blocked_reason(obj),
                 "form": form,
                 "submit_label": operation.submit_label or operation.title,
+                "cancel_url": change_url,
+            },
+        )
+
+    def _confirmation_page(self, request, operation: StaffOperation, obj, form, change_url):
+        """The operation's question, with the form's input kept in the page to post it again."""
+        return admin_page(
+            self,
+            request,
+            self._templates(operation, "confirm"),
+            {
+                "title": operation.title,
+                "original": obj,
+                "operation": operation,
+                "question": operation.confirm(obj, form.cleaned_data),
+                "form": form,
+                "submit_label": operation.confirm_label,
                 "cancel_url": change_url,
             },
         )

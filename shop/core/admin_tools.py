@@ -9,6 +9,8 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
 
+from shop.core.admin_visibility import RestrictedFieldsMixin
+
 
 class ReadOnlyAdminMixin:
     """For rows only services write (ledger, payments, history): staff may look, never touch."""
@@ -186,8 +188,12 @@ def change_link(model, pk, text) -> str:
 # Staff screens: actions and small form pages that call a service and report what it refused.
 
 
-class ActionPermissionMixin:
+class ActionPermissionMixin(RestrictedFieldsMixin):
     """An action the user may not run is missing from the list, and posting it anyway is a 403.
+
+    Every shop admin class uses this mixin, and so also gets `RestrictedFieldsMixin`: columns,
+    searches, filters and exports that leave out what the user may not see
+    (shop.core.admin_visibility).
 
     Django leaves such an action out of the list (`@admin.action(permissions=...)`), but a direct
     POST of its name only earns a "No action selected" redirect; a refusal should say so.

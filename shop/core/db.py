@@ -10,6 +10,7 @@ import functools
 import logging
 import random
 import time
+from collections.abc import Iterable
 
 from django.conf import settings
 from django.db import DatabaseError, OperationalError, connection, transaction
@@ -153,3 +154,40 @@ def insert_rows(objs) -> None:
             f"VALUES {', '.join([row] * len(objs))}",
             params,
         )
+
+
+def insert_many(objs) -> None:
+    """`insert_rows` for any number of rows (an import's thousands), reading nothing back."""
+    objs = list(objs)
+    if not objs:
+        return
+    meta = objs[0]._meta
+    fields = [f for f in meta.local_concrete_fields if f is not meta.auto_field and not f.generated]
+    insert_values(
+        type(objs[0]),
+        [f.name for f in fields],
+        ([field.get_db_prep_save(field.pre_save(obj, True), connection) for field in fields] for obj in objs),
+    )
+
+
+def insert_values(model, fields: list[str], rows: Iterable) -> None:
+    """INSERT rows of values for these fields, values as the database takes them (plain ints and
+    strings are; a datetime through its field's `get_db_prep_save`), for any number of rows.
+
+    PostgreSQL: one COPY FROM STDIN, about ten times faster than multi-row INSERTs (it bypasses
+    Django's cursor wrappers, so query counters do not see it). Elsewhere: one single-row INSERT
+    sent with `executemany` (mysqlclient rewrites it into multi-row INSERTs), which has no limit
+    on parameters.
+    """
+    qn = connection.ops.quote_name
+    columns = sql_columns(model, fields)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            with cursor.cursor.copy(f"COPY {qn(model._meta.db_table)} ({columns}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+        else:
+            placeholders = sql_placeholders(len(fields))
+            cursor.executemany(
+                f"INSERT INTO {qn(model._meta.db_table)} ({columns}) VALUES ({placeholders})", list(rows)
+            )

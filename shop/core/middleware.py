@@ -27,6 +27,9 @@ class DatabaseUnavailableMiddleware:
         if not isinstance(exception, (OperationalError, InterfaceError)):
             return None
         logger.error("database unavailable: %s %s: %s", request.method, request.path, exception)
-        response = HttpResponse(render_to_string("shop/database_unavailable.html"), status=503)
+        # The page's own <style> carries the request's Content-Security-Policy nonce.
+        context = {"csp_nonce": getattr(request, "csp_nonce", "")}
+        page = render_to_string("shop/database_unavailable.html", context)
+        response = HttpResponse(page, status=503)
         response["Retry-After"] = "30"
         return response

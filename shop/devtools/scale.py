@@ -380,6 +380,7 @@ class Seeder:
                 "currency",
                 "status",
                 "reference",
+                "offline_method",
                 "created_at",
                 "updated_at",
             ],
@@ -809,6 +810,7 @@ class Seeder:
                         cur,
                         "refunded" if refunded else "captured",
                         reference,
+                        "",  # paid by the customer's saved method, not an offline way
                         paid_at,
                         cancelled_at or paid_at,
                     )

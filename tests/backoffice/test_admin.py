@@ -69,7 +69,8 @@ MAKERS = {
     PaymentMethod: lambda: PaymentMethodFactory(),
     Payment: lambda: PaymentFactory(),
 }
-ADDABLE = {Customer, Address, ProductType, Product, PaymentMethod}
+# Order: "Add order" is the order desk (pick or create the customer, then a draft's lines).
+ADDABLE = {Customer, Address, ProductType, Product, PaymentMethod, Order}
 SERVICE_WRITTEN = [StockMovement, Payment, OrderLine, OrderEvent]
 
 

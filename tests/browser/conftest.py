@@ -16,6 +16,7 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
+ROLE_MIGRATIONS = Path(__file__).resolve().parents[2] / "shop" / "migrations"
 
 pytestmark = pytest.mark.browser
 
@@ -80,8 +81,12 @@ def roles(transactional_db):
     """The role groups (a transactional test's flush removes what the migration created)."""
     from django.apps import apps
 
-    migration = importlib.import_module("shop.migrations.0001_roles")
-    migration.create_roles(apps, None)
+    importlib.import_module("shop.migrations.0001_roles").create_roles(apps, None)
+    # The grants that later migrations added to the roles (anonymize, order desk...).
+    for module in sorted(path.stem for path in ROLE_MIGRATIONS.glob("0*.py")):
+        migration = importlib.import_module(f"shop.migrations.{module}")
+        if hasattr(migration, "grant"):
+            migration.grant(apps, None)
 
 
 @pytest.fixture

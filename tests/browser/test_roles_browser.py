@@ -96,7 +96,9 @@ def test_store_manager_sees_everything_of_the_shop_but_no_secrets(page, live_ser
     shot(page, "dashboard")
 
     click_and_wait(page, page.locator("#orders-order").get_by_role("link", name="Orders", exact=True))
-    expect(page.get_by_role("heading", name="Select order to view")).to_be_visible()
+    # "to change": a manager edits placed orders (the order desk), and adds them.
+    expect(page.get_by_role("heading", name="Select order to change")).to_be_visible()
+    expect(page.locator(".object-tools").get_by_role("link", name="Add order")).to_be_visible()
     expect(result_rows(page)).to_have_count(Order.objects.count())
     expect_masked_payment_methods([label for label in column(page, "payment_method_label") if label != "-"])
     expect_no_secrets(page)

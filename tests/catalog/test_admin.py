@@ -127,7 +127,8 @@ def test_negative_threshold_on_product_page_shows_error_and_saves_nothing(admin_
     response = admin_client.post(url, data)
 
     assert response.status_code == 200
-    assert "The low-stock threshold cannot be negative." in page_errors(response)
+    expected = "The low-stock threshold must be a whole number from 0 to 1,000,000, not -1."
+    assert expected in page_errors(response)
     assert Stock.objects.get(pk=product.pk).low_stock_threshold == 5
 
 
@@ -262,14 +263,16 @@ def test_adjusting_below_allocated_shows_the_services_message_and_changes_nothin
     assert not product.movements.exists()
 
 
-def test_receiving_zero_shows_the_services_message_and_changes_nothing(client):
+def test_receiving_zero_is_a_form_error_naming_the_range_and_changes_nothing(client):
     log_in(client, INVENTORY)
     product = ProductFactory(stock=5)
 
     response = client.post(admin_url(Product, "receive_stock", product.pk), {"quantity": "0"})
 
     assert response.status_code == 200
-    assert messages_of(response) == ["The quantity must be at least 1, not 0."]
+    assert response.context["form"].errors["quantity"] == [
+        "The quantity must be a whole number from 1 to 1,000,000, not 0."
+    ]
     assert stock_of(product) == (5, 0)
 
 

@@ -15,10 +15,9 @@ import openpyxl
 import pytest
 from django.contrib.auth.models import Permission
 from django.core.files.uploadedfile import SimpleUploadedFile
-from tablib import Dataset
 
 from catalog.models import Product, ProductType, Stock, StockMovement
-from catalog.resources import StockCountResource
+from catalog.resources import StockCountImport
 from tests.admin_support import (
     INVENTORY,
     MANAGER,
@@ -55,10 +54,16 @@ def fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def upload_dir(settings, tmp_path):
+    settings.IMPORT_UPLOAD_DIR = tmp_path / "uploads"
+    return settings.IMPORT_UPLOAD_DIR
+
+
 def upload(client, model, text: str, name: str = "file.csv"):
     """Upload a CSV file to the model's import page: the preview (a dry run)."""
     file = SimpleUploadedFile(name, text.encode(), content_type="text/csv")
-    return client.post(admin_url(model, "import"), {"import_file": file, "format": "0", "resource": "0"})
+    return client.post(admin_url(model, "import"), {"import_file": file})
 
 
 def confirm(client, model, preview):
@@ -71,13 +76,7 @@ def confirm(client, model, preview):
 
 def row_errors(response) -> dict[int, dict[str, list[str]]]:
     """Row number -> column -> messages, from an import page's result."""
-    result = response.context["result"]
-    errors = {
-        row.number: {k: [str(m) for m in v] for k, v in row.error_dict.items()} for row in result.invalid_rows
-    }
-    for number, row_errors_ in result.row_errors():
-        errors.setdefault(number, {}).setdefault("__all__", []).extend(str(e.error) for e in row_errors_)
-    return errors
+    return response.context["result"].errors()
 
 
 def count_movements():
@@ -161,7 +160,7 @@ def test_shipping_staff_cannot_import_products_by_posting_the_file_or_the_confir
     upload_response = upload(client, Product, "sku,name,type,price\nNEW-1,Kettle,Kitchen,30.00\n")
     confirm_response = client.post(
         admin_url(Product, "process_import"),
-        {"import_file_name": "x", "original_file_name": "x.csv", "format": "0", "resource": "0"},
+        {"upload": "0" * 32},
     )
 
     assert upload_response.status_code == 403
@@ -210,8 +209,8 @@ def test_product_import_preview_shows_new_and_updated_rows_and_changes_nothing(c
 
     assert preview.status_code == 200
     result = preview.context["result"]
-    assert not result.has_errors() and not result.has_validation_errors()
-    assert [(row.import_type, row.object_repr) for row in result.rows] == [
+    assert not result.has_errors
+    assert [(row.action, row.label) for row in result.rows] == [
         ("update", "Teapot (large) (TEA-1)"),
         ("new", "Kettle (NEW-1)"),
     ]
@@ -259,7 +258,7 @@ def test_product_import_changes_only_the_columns_in_the_file_and_skips_unchanged
     preview = upload(client, Product, "sku,price\nTEA-1,26.00\nMUG-1,5.00\n")
     response = confirm(client, Product, preview)
 
-    assert [row.import_type for row in preview.context["result"].rows] == ["update", "skip"]
+    assert [row.action for row in preview.context["result"].rows] == ["update", "skip"]
     assert messages_of(response) == ["Import finished: 0 new, 1 updated, 0 deleted and 1 skipped products."]
     teapot.refresh_from_db()
     assert (teapot.name, teapot.price, teapot.description) == ("Teapot", Decimal("26.00"), "Old text")
@@ -270,12 +269,16 @@ def test_product_import_changes_only_the_columns_in_the_file_and_skips_unchanged
 @pytest.mark.parametrize(
     ("bad_row", "column", "message"),
     [
-        ("NEW-2,Mug,Kitchen,-1.00", "__all__", "The price cannot be negative."),
+        ("NEW-2,Mug,Kitchen,-1.00", "price", "The price cannot be negative."),
         ("NEW-2,Mug,Teapots,3.00", "type", "There is no product type named 'Teapots'."),
         ("NEW-2,Mug,Kitchen,three", "price", "Enter an amount such as 19.99"),
         ("NEW-2,Mug,Kitchen,3.333", "price", "Ensure that there are no more than 2 decimal places."),
         ("NEW-2,,Kitchen,3.00", "name", "This field cannot be blank."),
-        ("NEW-2,Mug,,3.00", "type", "This field cannot be null."),
+        ("NEW-2,Mug,,3.00", "type", "Enter the product's type"),
+        ("NEW-2,Mug,Kitchen,", "price", "Enter the price"),
+        ("NEW-2,Mug,Kitchen,100000000", "price", "An amount can be at most 99,999,999.99."),
+        ("NEW-2,Mug,Kitchen,3.00,EUR", "currency", "Products are priced in USD"),
+        ("NEW 2,Mug,Kitchen,3.00", "sku", "An SKU cannot contain spaces"),
         ("NEW-2,Mug,Kitchen,3.00,EURO", "currency", "Write a three-letter currency code"),
     ],
 )
@@ -347,14 +350,16 @@ def test_stock_count_preview_shows_on_hand_count_and_change_and_changes_nothing(
     preview = upload(client, Stock, "sku,counted,note\nCUP-1,12,Aisle 4\nPLT-1,2,\nBWL-1,7,\n")
 
     result = preview.context["result"]
-    assert not result.has_errors() and not result.has_validation_errors()
-    assert result.diff_headers == ["sku", "name", "on_hand", "allocated", "counted", "change", "note"]
-    previews = [[str(cell) for cell in row.diff] for row in result.rows]
-    assert [row.import_type for row in result.rows] == ["update", "update", "skip"]
-    assert ">10<" in previews[0][2] and ">3<" in previews[0][3]
-    assert ">12<" in previews[0][4] and ">+2<" in previews[0][5] and "Aisle 4" in previews[0][6]
-    assert ">5<" in previews[1][2] and ">-3<" in previews[1][5]
-    assert ">0<" in previews[2][5]
+    assert not result.has_errors
+    assert result.headers == ["sku", "name", "on_hand", "allocated", "counted", "change", "note"]
+    assert [row.action for row in result.rows] == ["update", "update", "skip"]
+    assert [row.cells for row in result.rows] == [
+        ["CUP-1", "Cups", 10, 3, "12", "+2", "Aisle 4"],
+        ["PLT-1", "Plates", 5, 0, "2", "-3", ""],
+        ["BWL-1", "Bowls", 7, 0, "7", "0", ""],
+    ]
+    html = preview.content.decode()
+    assert "<td>Aisle 4</td>" in html and "<td>+2</td>" in html and "Confirm import" in html
     assert preview.context.get("confirm_form") is not None
     assert on_hand(*shelf) == [10, 5, 7]
     assert not count_movements().exists()
@@ -402,9 +407,14 @@ def test_a_stock_count_below_what_is_allocated_imports_nothing_and_shows_the_ser
 @pytest.mark.parametrize(
     ("row", "column", "message"),
     [
-        ("PLT-1,-1", "counted", "Enter a whole number of 0 or more, not '-1'."),
-        ("PLT-1,2.5", "counted", "Enter a whole number of 0 or more, not '2.5'."),
-        ("PLT-1,ten", "counted", "Enter a whole number of 0 or more, not 'ten'."),
+        ("PLT-1,-1", "counted", "The count must be a whole number from 0 to 1,000,000, not -1."),
+        ("PLT-1,2.5", "counted", "The count must be a whole number from 0 to 1,000,000, not '2.5'."),
+        ("PLT-1,ten", "counted", "The count must be a whole number from 0 to 1,000,000, not 'ten'."),
+        (
+            "PLT-1,3000000000",
+            "counted",
+            "The count must be a whole number from 0 to 1,000,000, not 3,000,000,000.",
+        ),
         ("PLT-1,", "counted", "Enter the number of units counted."),
         ("NOPE-9,4", "sku", "There is no product with the SKU 'NOPE-9'."),
         (",4", "sku", "The SKU is missing."),
@@ -443,24 +453,24 @@ def test_a_stock_count_that_fails_when_confirmed_rolls_back_every_adjustment(cli
     assert not count_movements().exists()
 
 
-def test_a_stock_count_without_the_counted_column_is_refused(client, shelf):
+def test_a_stock_count_without_the_counted_column_is_refused_naming_it(client, shelf):
     log_in(client, INVENTORY)
 
     preview = upload(client, Stock, "sku,on_hand\nCUP-1,12\n")
 
-    assert row_errors(preview) == {1: {"counted": ["Enter the number of units counted."]}}
+    (message,) = messages_of(preview)
+    assert message.startswith("The file has no 'counted' column.")
     assert preview.context.get("confirm_form") is None
+    assert on_hand(*shelf) == [10, 5, 7]
 
 
-def test_the_stock_count_resource_rolls_back_a_file_with_a_bad_row_even_when_used_directly(shelf):
+def test_the_stock_count_import_rolls_back_a_file_with_a_bad_row_even_when_used_directly(shelf):
     clerk = UserFactory()
-    dataset = Dataset(headers=["sku", "counted"])
-    dataset.append(["PLT-1", "2"])
-    dataset.append(["CUP-1", "1"])
+    importer = StockCountImport()
 
-    result = StockCountResource().import_data(dataset, dry_run=False, user=clerk)
+    result = importer.run(importer.read(b"sku,counted\nPLT-1,2\nCUP-1,1\n"), actor=clerk)
 
-    assert result.has_validation_errors()
+    assert list(result.errors()) == [2]
     assert on_hand(*shelf) == [10, 5, 7]
     assert not count_movements().exists()
 

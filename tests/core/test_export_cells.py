@@ -59,6 +59,8 @@ def fill_with_formulas(pairs):
             value = f"{PAYLOADS[index % len(PAYLOADS)]}{pk}"[: field.max_length or None]
             if name == "email":
                 value = f"{PAYLOADS[index % len(PAYLOADS)]}{pk}@example.com"
+            if field.name == "sku":  # SKUs are stored in capitals, without spaces (normalize_sku)
+                value = "".join(value.split()).upper()
             model.objects.filter(pk=pk).update(**{name: value})
             written.append(value)
     return written

@@ -58,7 +58,8 @@ def test_small_run_has_every_status_and_keeps_every_rule():
 
     assert find_violations() == []
     assert report.violations == []
-    assert set(Order.objects.values_list("status", flat=True)) == set(S.values)
+    # Every status of trading history; drafts are staff's unfinished work, which a seed does not make.
+    assert set(Order.objects.values_list("status", flat=True)) == set(S.values) - {S.DRAFT}
     assert Customer.objects.count() == 50
     assert Product.objects.count() == 30
     assert Order.objects.count() == 300

@@ -117,10 +117,19 @@ def test_order_list_shows_total_with_currency_tracking_number_and_payment_label(
     assert "PayPal (a@b.c)" in html
 
 
-def test_orders_cannot_be_added_in_the_admin(admin_client):
-    # Orders are placed through order_place. Deleting one (allowed to those with
-    # orders.delete_order) releases its stock: tests/orders/test_admin_order_delete.py.
-    assert admin_client.get(admin_url(Order, "add")).status_code == 403
+def test_orders_are_never_added_through_a_model_form(admin_client):
+    # "Add order" is the order desk (tests/orders/test_order_desk_admin.py): a customer is chosen
+    # and a draft started by order_draft_create; no model form writes an order's fields. Deleting
+    # one (allowed to those with orders.delete_order) releases its stock:
+    # tests/orders/test_admin_order_delete.py.
+    page = admin_client.get(admin_url(Order, "add"))
+    posted = admin_client.post(
+        admin_url(Order, "add"), {"status": "paid", "total": "0.00", "number": "SO-999999"}
+    )
+
+    assert page.status_code == 200
+    assert "adminform" not in page.context
+    assert posted.status_code == 200
     assert not Order.objects.exists()
 
 

@@ -14,6 +14,7 @@ from tests.admin_support import (
     CUSTOMER_SERVICE,
     MANAGER,
     SHIPPING,
+    admin_url,
     csv_header,
     csv_rows,
     export,
@@ -47,7 +48,7 @@ def fast_password_hashing(settings):
 
 
 def test_order_export_has_the_orders_columns_amounts_and_shipment_and_no_payment_details(client):
-    log_in(client, SHIPPING)
+    log_in(client, CUSTOMER_SERVICE)
     customer = shop_customer(first_name="Ada", last_name="Lovelace", email="ada@example.com")
     card = PaymentMethodFactory(customer=customer, last4="4242", gateway_token="tok_secret_4242")
     product = ProductFactory(price=Decimal("19.99"), stock=10)
@@ -73,6 +74,27 @@ def test_order_export_has_the_orders_columns_amounts_and_shipment_and_no_payment
     content = response.content.decode()
     for secret in ["tok_secret_4242", "4242", "ch_secret_ref", "Visa"]:
         assert secret not in content
+
+
+def test_shipping_staff_export_orders_without_customers_emails(client):
+    # Shipping staff may not see customers: the name an order ships to, never how to reach them.
+    log_in(client, SHIPPING)
+    customer = shop_customer(first_name="Ada", last_name="Lovelace", email="ada@example.com")
+    order = place_order(ProductFactory(stock=5), customer=customer)
+
+    page = client.get(admin_url(Order, "export"))
+    response = export(client, Order)
+
+    assert csv_header(response) == [column for column in ORDER_COLUMNS if column != "email"]
+    (row,) = csv_rows(response)
+    assert (row["number"], row["customer_name"]) == (order.number, "Ada Lovelace")
+    assert "ada@example.com" not in response.content.decode()
+    assert "email" not in {field.label for field in page.context["form"].fields.values()}
+    # Asking for the column anyway (a forged form) writes nothing more.
+    forged = client.post(
+        admin_url(Order, "export"), {"format": "0", "resource": "0", "orderresource_email": "on"}
+    )
+    assert "ada@example.com" not in forged.content.decode()
 
 
 def test_order_export_has_the_lists_filter_applied(client):

@@ -875,6 +875,26 @@ ORDERS = [
         "method": "emily-paypal",
         "pay": False,
     },
+    # Taken by the order desk for an invoice: the customer paid part of it by bank transfer so
+    # far ("offline_payment": when, how, amount, reference).
+    {
+        "key": "O23",
+        "customer": "sophia",
+        "placed": "2026-11-19 22:05",
+        "lines": [("EL-PWB-020", 2), ("EL-STR-4K1", 1)],
+        "pay": False,
+        "offline_payment": ("2026-11-19 23:12", "bank_transfer", "50.00", "TRF-20261119-0412"),
+    },
+    # A phone order staff started and have not placed yet: a draft holds no stock ("placed"
+    # is when the draft was started).
+    {
+        "key": "O24",
+        "customer": "david",
+        "placed": "2026-11-19 22:41",
+        "lines": [("EL-PWB-020", 1), ("BK-QUIET-HC", 1)],
+        "pay": False,
+        "draft": True,
+    },
 ]
 
 # A delivered order from which the customer sent one item back: restocked and partly refunded.

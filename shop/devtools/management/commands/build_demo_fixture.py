@@ -1,7 +1,8 @@
 """Build `fixtures/demo.json`, the demo data for `python manage.py loaddata demo`.
 
 The data is made by the real services (product_create, stock_receive, stock_adjust, order_place,
-payment_capture, order_ship, order_deliver, order_cancel, payment_refund, order_add_note), so every
+order_draft_create, order_draft_set_lines, payment_capture (by saved methods and offline ways),
+order_ship, order_deliver, order_cancel, payment_refund, order_add_note), so every
 stock ledger row, order event and payment is exactly what the shop itself would have written. Each
 service call runs in chronological order and the rows it wrote are then given that step's time
 (a queryset `.update()`: `auto_now_add` cannot be set any other way), so the history reads as if it
@@ -181,6 +182,9 @@ class OrderSpec:
     ship: tuple[str, datetime.datetime] | None = None  # (carrier, when)
     deliver: datetime.datetime | None = None
     cancel: tuple[datetime.datetime, str] | None = None  # (when, reason); reason may use {KEY}
+    # A part payment staff recorded: (when, offline way, amount, reference).
+    offline_payment: tuple[datetime.datetime, str, str, str] | None = None
+    draft: bool = False  # started by staff and not placed: `placed` is when the draft was started
 
 
 @dataclass
@@ -221,6 +225,9 @@ def load_data(calendar: DemoCalendar) -> DemoData:
         if "cancel" in row:
             when, reason = row["cancel"]
             times["cancel"] = (at(when), reason)
+        if "offline_payment" in row:
+            when, way, amount, reference = row["offline_payment"]
+            times["offline_payment"] = (at(when), way, amount, reference)
         return OrderSpec(**{**row, **times})
 
     products = []
@@ -377,7 +384,16 @@ class DemoBuilder:
             )
 
     def plan_order(self, spec: OrderSpec):
+        if spec.draft:
+            self.step(spec.placed, f"draft {spec.key}", lambda when: self.draft(spec))
+            return
         self.step(spec.placed, f"place {spec.key}", lambda when: self.place(spec))
+        if spec.offline_payment:
+            self.step(
+                spec.offline_payment[0],
+                f"record payment {spec.key}",
+                lambda when: self.record_payment(spec),
+            )
         if spec.pay:
             self.step(
                 spec.placed + self.data.capture_delay,
@@ -481,6 +497,18 @@ class DemoBuilder:
             lines=[(self.products[sku], quantity) for sku, quantity in spec.lines],
             shipping_address=self.addresses[spec.address] if spec.address else None,
             payment_method=self.methods[spec.method] if spec.method else None,
+        )
+
+    def draft(self, spec: OrderSpec):
+        draft = order_services.order_draft_create(customer=self.customers[spec.customer])
+        self.orders[spec.key] = order_services.order_draft_set_lines(
+            order=draft, lines=[(self.products[sku], quantity) for sku, quantity in spec.lines]
+        )
+
+    def record_payment(self, spec: OrderSpec):
+        _, way, amount, reference = spec.offline_payment
+        payment_services.payment_capture(
+            order=self.orders[spec.key], offline_method=way, amount=Decimal(amount), reference=reference
         )
 
     def capture(self, spec: OrderSpec, when):
