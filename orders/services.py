@@ -205,7 +205,7 @@ def order_place(
     changes nothing.
     """
     quantities = _merge_lines(lines)
-    order = Order(customer=customer)
+    order = Order(customer=_lock_customer(customer))
     return _place(
         order,
         quantities=quantities,
@@ -214,6 +214,20 @@ def order_place(
         actor=actor,
         shipping_cost=shipping_cost,
     )
+
+
+def _lock_customer(customer: Customer) -> Customer:
+    """Lock the customer an order is taken for, refusing one anonymized.
+
+    Every order is taken under this lock and customer_anonymize holds it while it checks for open
+    orders, so an order placed at the moment its customer is anonymized either comes first (and
+    the erasure is refused, naming it) or is refused itself. Lock order: customer, then the order,
+    then stock rows.
+    """
+    locked = Customer.objects.select_for_update().get(pk=customer.pk)
+    if locked.anonymized_at is not None:
+        raise OrderError(f"Customer #{locked.pk} was anonymized; no order can be taken for them.")
+    return locked
 
 
 def _place(
@@ -319,9 +333,7 @@ def _lines_summary(lines) -> str:
 @atomic_with_retry
 def order_draft_create(*, customer: Customer, actor=None) -> Order:
     """Start a draft order for `customer`: no lines, no stock held, its SO- number already given."""
-    customer = Customer.objects.select_for_update().get(pk=customer.pk)
-    if customer.anonymized_at is not None:
-        raise OrderError(f"Customer #{customer.pk} was anonymized; no order can be taken for them.")
+    customer = _lock_customer(customer)
     order = Order(customer=customer, status=OrderStatus.DRAFT, currency=default_currency())
     order.save()
     order.number = order_number_for(order.pk)
@@ -393,6 +405,7 @@ def order_draft_place(
     MissingShippingAddress, AddressNotOwned, PaymentMethodNotOwned, PaymentMethodExpired or
     CurrencyMismatch, and then the draft is exactly as it was.
     """
+    _lock_customer(order.customer)
     locked = _lock_draft(order)
     draft_lines = list(locked.lines.all())
     if not draft_lines:

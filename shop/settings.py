@@ -280,6 +280,13 @@ IMPORT_EXPORT_ESCAPE_ILLEGAL_CHARS_ON_EXPORT = True
 # own (created readable by the server's user only; several servers need a shared one), for at most
 # IMPORT_UPLOAD_MAX_AGE seconds; `manage.py import_uploads_clean` deletes what has expired.
 IMPORT_MAX_FILE_SIZE = _env("int", "IMPORT_MAX_FILE_SIZE", 10 * 1024 * 1024)
+# Each uploaded file is dropped at its first chunk past IMPORT_MAX_FILE_SIZE (shop/core/uploads.py),
+# so no more than that is ever written to the temporary folder.
+FILE_UPLOAD_HANDLERS = [
+    "shop.core.uploads.SizeLimitedUploadHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
 IMPORT_MAX_ROWS = _env("int", "IMPORT_MAX_ROWS", 100_000)
 IMPORT_UPLOAD_DIR = Path(_env("str", "IMPORT_UPLOAD_DIR", BASE_DIR / "var" / "import_uploads"))
 IMPORT_UPLOAD_MAX_AGE = _env("int", "IMPORT_UPLOAD_MAX_AGE", 60 * 60)

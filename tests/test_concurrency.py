@@ -241,3 +241,33 @@ def test_other_database_errors_are_not_retried():
     with pytest.raises(OperationalError):
         broken()
     assert calls["n"] == 1
+
+
+@needs_row_locks
+@pytest.mark.parametrize("rounds", [6])
+def test_an_order_placed_while_its_customer_is_anonymized_never_keeps_their_data(rounds):
+    """Anonymize and order_place for the same customer at the same moment: either the order comes
+    first (and the erasure is refused, naming it) or the erasure does (and the order is refused).
+    Never an open order for an erased customer, never their name on a new order."""
+    from orders.exceptions import CustomerHasOpenOrders, OrderError
+    from orders.services import customer_anonymize
+
+    product = _product(1000, "RACE-ANON")
+    for _ in range(rounds):
+        customer = _customer()
+
+        def task(i, customer=customer):
+            if i == 0:
+                return customer_anonymize(customer=customer)
+            return order_place(customer=customer, lines=[(product, 1)])
+
+        ok, errors = run_concurrently(2, task)
+        assert len(ok) == 1 and len(errors) == 1, (ok, errors)
+        customer.refresh_from_db()
+        if customer.anonymized_at is None:
+            assert isinstance(errors[0], CustomerHasOpenOrders)
+            assert Order.objects.filter(customer=customer).open().count() == 1
+        else:
+            assert isinstance(errors[0], OrderError) and "anonymized" in str(errors[0])
+            assert not Order.objects.filter(customer=customer).exists()
+    assert find_violations() == []

@@ -32,6 +32,7 @@ from shop.core.exceptions import ShopError
 from shop.core.export_formats import InertCSV, InertXLSX
 from shop.core.import_uploads import UploadNotFound, upload_discard, upload_save, upload_take, uploads_clean
 from shop.core.resources import ImportFileError, ImportRow
+from shop.core.uploads import refused_uploads
 
 
 class _ExportAccess:
@@ -116,6 +117,13 @@ class _ImportAccess:
         importer = self.csv_import_class()
         form = ImportFileForm(request.POST or None, request.FILES or None)
         if request.method != "POST":
+            return self._import_page(request, importer, form)
+        if refused_uploads(request):
+            messages.error(
+                request,
+                f"The file is more than the {_size(settings.IMPORT_MAX_FILE_SIZE)} one import takes. "
+                "Split it into smaller files and import them one after the other.",
+            )
             return self._import_page(request, importer, form)
         if not form.is_valid():
             messages.error(request, "Choose a CSV file to import.")

@@ -287,7 +287,37 @@ def test_an_oversize_file_is_refused_before_it_is_read(client, shelf, storage, s
 
     message = refused(client, storage, data)
 
-    assert message.startswith("The file is 2 KB, more than the 1 KB one import takes.")
+    assert message.startswith("The file is more than the 1 KB one import takes.")
+    assert on_hand(*shelf) == [10, 5]
+
+
+def test_an_oversize_upload_is_dropped_while_it_arrives_and_never_written_whole(
+    client, shelf, storage, settings, tmp_path, monkeypatch
+):
+    """A 3 MB file with a 64 KB limit: the handlers behind the size check never get more than the
+    limit (nothing of the rest reaches the temporary folder), and the page says why."""
+    from django.core.files import uploadhandler
+
+    log_in(client, INVENTORY)
+    settings.IMPORT_MAX_FILE_SIZE = 64 * 1024
+    settings.FILE_UPLOAD_MAX_MEMORY_SIZE = 0  # straight to a temporary file, as big uploads go
+    settings.FILE_UPLOAD_TEMP_DIR = str(tmp_path / "spool")
+    (tmp_path / "spool").mkdir()
+    written = []
+    original = uploadhandler.TemporaryFileUploadHandler.receive_data_chunk
+
+    def counting(self, raw_data, start):
+        written.append(len(raw_data))
+        return original(self, raw_data, start)
+
+    monkeypatch.setattr(uploadhandler.TemporaryFileUploadHandler, "receive_data_chunk", counting)
+    data = "sku,counted,note\n" + "CUP-1,12,a note long enough to fill the file\n" * 70_000
+
+    message = refused(client, storage, data)
+
+    assert len(data) > 3_000_000 and sum(written) <= 64 * 1024
+    assert message.startswith("The file is more than the 64 KB one import takes.")
+    assert list((tmp_path / "spool").iterdir()) == []
     assert on_hand(*shelf) == [10, 5]
 
 

@@ -500,11 +500,35 @@ def test_demo_load_refuses_a_database_with_other_data_and_changes_nothing(db):
     assert Order.objects.count() == len(in_fixture) >= 22
 
 
-def test_demo_load_dates_the_demo_up_to_yesterday(db):
+def test_demo_load_dates_the_demo_up_to_the_moment_it_is_loaded(db):
+    from shop.backoffice.dashboard import sales_by_day
+
+    before = datetime.datetime.now(datetime.UTC)
     demo_load()
-    today = datetime.datetime.now(datetime.UTC).date()
-    latest = Order.objects.order_by("-created_at").first().created_at.astimezone(datetime.UTC)
-    assert latest.date() == today - datetime.timedelta(days=1)
-    recent = Order.objects.filter(created_at__date__gte=today - datetime.timedelta(days=30)).count()
-    assert recent > 0  # the dashboard's 30-day figures have something to show
+    today = before.date()
+    latest = Order.objects.placed().order_by("-created_at").first().created_at
+    assert latest.astimezone(datetime.UTC).date() == today and latest < datetime.datetime.now(datetime.UTC)
+    newest = max(
+        OrderEvent.objects.order_by("-created_at").first().created_at,
+        StockMovement.objects.order_by("-created_at").first().created_at,
+        Payment.objects.order_by("-created_at").first().created_at,
+    )
+    assert newest.astimezone(datetime.UTC).date() == today and newest < datetime.datetime.now(datetime.UTC)
+    sales = sales_by_day(with_revenue=True)
+    assert sales.today.orders > 0  # the dashboard's today has something to show
+    assert sales.orders > sales.today.orders  # and so have its 30 days
     assert find_violations() == []
+
+
+def test_the_last_day_is_squeezed_in_order_before_the_moment(tmp_path):
+    from shop.devtools.management.commands.build_demo_fixture import DemoCalendar
+
+    moment = datetime.datetime(2027, 3, 4, 0, 30, tzinfo=datetime.UTC)
+    calendar = DemoCalendar.up_to(moment)
+    assert calendar.now == moment and calendar.today == datetime.date(2027, 3, 5)
+    last_day = ["2026-11-19 00:01", "2026-11-19 12:00", "2026-11-19 23:12", "2026-11-19 23:59"]
+    times = [calendar.at(text) for text in last_day]
+    assert times == sorted(times) and len(set(times)) == len(times)
+    assert all(datetime.datetime(2027, 3, 4, tzinfo=datetime.UTC) <= t < moment for t in times)
+    # The days before keep their time of day, whole days earlier.
+    assert calendar.at("2026-11-18 23:12") == datetime.datetime(2027, 3, 3, 23, 12, tzinfo=datetime.UTC)

@@ -96,19 +96,38 @@ class DemoCalendar:
 
     The data is written for DEFAULT_TODAY; for another day every time moves by the same number of
     days and every card expiry by the same number of months, so the story reads the same.
+
+    With `until` (a moment, for `--now`), the story's last day is until's day instead, and that
+    day's times are squeezed, in order, into its midnight .. `until`: what happened in the story's
+    evening has happened by the moment the demo is loaded, so the dashboard's "today" is live.
     """
 
     today: datetime.date
+    until: datetime.datetime | None = None
+
+    @classmethod
+    def up_to(cls, moment: datetime.datetime) -> "DemoCalendar":
+        moment = moment.astimezone(datetime.UTC)
+        return cls(moment.date() + datetime.timedelta(days=1), moment)
 
     @property
     def now(self) -> datetime.datetime:
-        """The fixture's "now" (midnight UTC at the start of `today`): every time in it is earlier."""
+        """The fixture's "now": every time in it is earlier (midnight UTC at the start of `today`,
+        or `until`)."""
+        if self.until is not None:
+            return self.until
         return datetime.datetime.combine(self.today, datetime.time(), tzinfo=datetime.UTC)
 
     def at(self, text: str) -> datetime.datetime:
         """'2026-10-05 15:12' (UTC, as written in the data) -> when it happens for `today`."""
         written = datetime.datetime.fromisoformat(text).replace(tzinfo=datetime.UTC)
-        return written + (self.today - DEFAULT_TODAY)
+        moved = written + (self.today - DEFAULT_TODAY)
+        if self.until is None:
+            return moved
+        last_day = datetime.datetime.combine(self.until.date(), datetime.time(), tzinfo=datetime.UTC)
+        if moved < last_day:
+            return moved
+        return last_day + (moved - last_day) * ((self.until - last_day) / datetime.timedelta(days=1))
 
     def expiry(self, month: int, year: int) -> tuple[int, int]:
         """A card expiry (month, year) as written in the data -> the one for `today`."""
@@ -639,6 +658,23 @@ def parse_day(text: str) -> datetime.date:
         raise argparse.ArgumentTypeError(f"{text!r} is not a day ({error}); use YYYY-MM-DD.") from error
 
 
+def parse_moment(text: str) -> datetime.datetime:
+    try:
+        moment = datetime.datetime.fromisoformat(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a date and time ({error}); use YYYY-MM-DDTHH:MM[:SS][+00:00]."
+        ) from error
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=datetime.UTC)
+    day = moment.astimezone(datetime.UTC).date()
+    midnight = datetime.datetime.combine(day, datetime.time(), tzinfo=datetime.UTC)
+    if moment <= midnight:
+        # The story's last day needs some of it to happen in: midnight is the day before's end.
+        moment = midnight - datetime.timedelta(microseconds=1)
+    return moment
+
+
 class Command(BaseCommand):
     help = (
         "Build the demo fixture (default fixtures/demo.json) by running the real services in a "
@@ -667,10 +703,23 @@ class Command(BaseCommand):
             ),
         )
 
-    def handle(self, *args, output, today, verbosity, **options):
+        parser.add_argument(
+            "--now",
+            type=parse_moment,
+            default=None,
+            help=(
+                "Build the story up to this moment, an ISO date and time (UTC unless it says): its "
+                "last day is that day, with that day's times squeezed, in order, before the moment "
+                "(what `manage.py demo_load` uses, so the dashboard's today is live)."
+            ),
+        )
+
+    def handle(self, *args, output, today, now, verbosity, **options):
         self.verbosity = verbosity
         output = Path(output).resolve()
-        calendar = DemoCalendar(today)
+        if now is not None and today != DEFAULT_TODAY:
+            raise CommandError("Give --today or --now, not both.")
+        calendar = DemoCalendar(today) if now is None else DemoCalendar.up_to(now)
         build_db = os.environ.get(BUILD_DB_ENV)
         if build_db:
             self.build_here(Path(build_db), output, calendar)
@@ -695,8 +744,11 @@ class Command(BaseCommand):
                     "build_demo_fixture",
                     "--output",
                     str(output),
-                    "--today",
-                    calendar.today.isoformat(),
+                    *(
+                        ["--now", calendar.until.isoformat()]
+                        if calendar.until is not None
+                        else ["--today", calendar.today.isoformat()]
+                    ),
                     "--verbosity",
                     str(verbosity),
                 ],

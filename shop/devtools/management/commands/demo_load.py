@@ -1,6 +1,6 @@
-"""`manage.py demo_load`: the demo data, once, into an empty database, dated up to today."""
+"""`manage.py demo_load`: the demo data, once, into an empty database, its last activity moments
+before it is loaded."""
 
-import datetime
 import json
 import tempfile
 from pathlib import Path
@@ -25,7 +25,8 @@ def _demo_emails(path: Path) -> set[str]:
 class Command(BaseCommand):
     help = (
         "Load the demo data into an empty database, with its dates moved so that its last day is "
-        "yesterday (the dashboard's 30-day figures are live on any day). A database that already "
+        "today, every time before the moment it is loaded (the dashboard's today and 30-day figures "
+        "are live on any day). A database that already "
         "holds the demo data is left as it is: loading again would overwrite rows staff changed "
         "since (shipped orders back to paid, erased customers back). A database with other data "
         "is refused unless --force."
@@ -64,9 +65,13 @@ class Command(BaseCommand):
         with tempfile.TemporaryDirectory() as folder:
             if fixture is None:
                 fixture = Path(folder) / "demo.json"
-                today = timezone.now().astimezone(datetime.UTC).date()
                 call_command(
-                    "build_demo_fixture", "--output", str(fixture), "--today", today.isoformat(), verbosity=0
+                    "build_demo_fixture",
+                    "--output",
+                    str(fixture),
+                    "--now",
+                    timezone.now().isoformat(),
+                    verbosity=0,
                 )
             call_command("loaddata", str(fixture), verbosity=verbosity)
         self.stdout.write("Demo data loaded.")
