@@ -22,4 +22,10 @@ class RefundNotAllowed(PaymentError):
 
 
 class InvalidPaymentDetails(PaymentError):
-    """How the payment was made, or its reference, is not acceptable (e.g. a card number)."""
+    """How the payment was made, or its reference, is not acceptable (e.g. a card number).
+
+    `errors` lists the fields refused ([{"field": name, "message": text}]), when known."""
+
+    def __init__(self, message: str = "", errors=None):
+        self.errors = list(errors or [])
+        super().__init__(message)

@@ -30,7 +30,7 @@ from payments.models import OfflineMethod, Payment, PaymentMethod
 from shop.core.db import atomic_with_retry
 from shop.core.money import quantize
 from shop.core.privacy import erase_emails
-from shop.core.validators import MAX_AMOUNT, bounded_amount
+from shop.core.validators import MAX_AMOUNT, bounded_amount, contains_card_number
 
 logger = logging.getLogger("shop.payments")
 
@@ -216,6 +216,68 @@ def payment_refund(*, payment: Payment, amount=None, actor=None, reason: str = "
     number = locked.order.number
     transaction.on_commit(lambda: logger.info("payment refunded: %s %s", number, amount))
     return locked
+
+
+CARD_FIELDS = ("brand", "last4", "exp_month", "exp_year", "holder_name", "gateway_token", "is_default")
+
+
+@transaction.atomic
+def payment_method_create(
+    *,
+    customer: Customer,
+    brand: str,
+    last4: str,
+    exp_month: int,
+    exp_year: int,
+    gateway_token: str,
+    holder_name: str = "",
+    is_default: bool = False,
+    actor=None,
+) -> PaymentMethod:
+    """Save a card the payment gateway tokenized: brand, last 4 digits, expiry, holder and token.
+
+    Anything that looks like a full card number, in any field, is refused with
+    InvalidPaymentDetails and nothing is stored; so are an invalid brand, last 4 or expiry, and
+    an expired card (PaymentMethodExpired). A new default takes over from the previous one.
+    """
+    method = PaymentMethod(
+        customer=customer,
+        kind=PaymentMethod.Kind.CARD,
+        brand=brand or "",
+        last4=last4 or "",
+        exp_month=exp_month,
+        exp_year=exp_year,
+        holder_name=(holder_name or "").strip(),
+        gateway_token=(gateway_token or "").strip(),
+        is_default=bool(is_default),
+    )
+    errors = []
+    for field in ("brand", "last4", "holder_name", "gateway_token"):
+        if contains_card_number(str(getattr(method, field))):
+            errors.append(
+                {"field": field, "message": "This looks like a full card number; it is never stored."}
+            )
+    if not errors:
+        try:
+            method.full_clean(exclude=["customer"], validate_constraints=False)
+        except ValidationError as error:
+            errors = [
+                {"field": field, "message": message}
+                for field, messages in error.message_dict.items()
+                for message in messages
+            ]
+    if not method.gateway_token and not errors:
+        errors.append({"field": "gateway_token", "message": "The gateway's token is required."})
+    if errors:
+        listed = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
+        raise InvalidPaymentDetails(f"The card is not valid: {listed} Nothing was stored.", errors)
+    if method.is_expired:
+        raise PaymentMethodExpired(f"The card {method.label} has expired; nothing was stored.")
+    locked = Customer.objects.select_for_update().get(pk=customer.pk)
+    if method.is_default:
+        PaymentMethod.objects.filter(customer=locked, is_default=True).update(is_default=False)
+    method.save()
+    return method
 
 
 def payments_erase_personal_data(*, customer: Customer) -> None:

@@ -61,6 +61,9 @@ INSTALLED_APPS = [
     "shop",
     "shop.core",
     "shop.devtools",
+    # The storefront API (django-ninja; its Swagger UI files are served as static files).
+    "shop.api",
+    "ninja",
     "phonenumber_field",
     "django_countries",
     "axes",
@@ -294,6 +297,14 @@ IMPORT_UPLOAD_MAX_AGE = _env("int", "IMPORT_UPLOAD_MAX_AGE", 60 * 60)
 # Flat-rate shipping, free from a subtotal (amounts in SHOP_CURRENCY, as strings: never floats).
 SHOP_SHIPPING_FLAT_RATE = _env("str", "SHOP_SHIPPING_FLAT_RATE", "7.50")
 SHOP_FREE_SHIPPING_OVER = _env("str", "SHOP_FREE_SHIPPING_OVER", "100.00")
+
+# The storefront API (README, "Storefront API"): requests per API key per window (fixed windows
+# counted in the cache named here; with several server processes use a shared cache), and the
+# payment gateway's webhook secret (empty: every webhook is refused).
+API_THROTTLE_RATE = _env("int", "API_THROTTLE_RATE", 300)
+API_THROTTLE_WINDOW = _env("int", "API_THROTTLE_WINDOW", 60)
+API_THROTTLE_CACHE = _env("str", "API_THROTTLE_CACHE", "default")
+SHOP_PAYMENT_WEBHOOK_SECRET = _env("str", "SHOP_PAYMENT_WEBHOOK_SECRET", "")
 
 # Production hardening: whenever DEBUG is off (`python manage.py check --deploy` passes).
 if not DEBUG:

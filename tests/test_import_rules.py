@@ -22,8 +22,10 @@ ALLOWED: dict[str, set[str]] = {
     "orders": {"shop.core", "customers", "catalog", "payments"},
     "shop.backoffice": {"shop.core", "customers", "catalog", "payments", "orders"},
     "shop.devtools": {"shop.core", "shop.backoffice", "customers", "catalog", "payments", "orders"},
+    # The storefront API: over every app, and nothing but the URLs imports it.
+    "shop.api": {"shop.core", "customers", "catalog", "payments", "orders"},
     # Settings, URLs, WSGI/ASGI and the roles migrations.
-    "shop": {"shop.core", "shop.backoffice"},
+    "shop": {"shop.core", "shop.backoffice", "shop.api"},
 }
 # Outside the application: they may use anything, and nothing may use them.
 UNCHECKED = {"tests", "bench"}
@@ -154,6 +156,10 @@ def test_every_module_of_the_project_is_walked():
         ("shop/core/x.py", "from shop import backoffice\n", "shop.core imports shop.backoffice"),
         ("orders/x.py", "from shop.devtools import scale\n", "orders imports shop.devtools"),
         ("orders/x.py", "import tests.factories\n", "orders imports tests.factories"),
+        # Nothing but the URLs imports the API; the API does not import the back office.
+        ("orders/x.py", "from shop.api import api\n", "orders imports shop.api"),
+        ("shop/backoffice/x.py", "import shop.api.models\n", "shop.backoffice imports shop.api.models"),
+        ("shop/api/x.py", "from shop.backoffice import admin\n", "shop.api imports shop.backoffice"),
     ],
 )
 def test_an_import_against_the_direction_is_reported(tmp_path, monkeypatch, path, source, expected):
@@ -170,6 +176,18 @@ def test_an_allowed_import_is_not_reported(tmp_path, monkeypatch):
     file.parent.mkdir(parents=True)
     file.write_text("from payments.services import payment_refund\nfrom . import models\nimport django\n")
     assert violations([file]) == []
+
+
+def test_only_the_urls_import_the_api():
+    importers = set()
+    for path in project_files():
+        module = module_name(path)
+        if package_of(module) == "shop.api":
+            continue
+        for _, target in imported_modules(path.read_text(), module, path.name == "__init__.py"):
+            if package_of(target) == "shop.api":
+                importers.add(module)
+    assert importers == {"shop.urls"}
 
 
 def test_a_cycle_is_found():

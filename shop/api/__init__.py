@@ -1,0 +1,1 @@
+"""The storefront API (django-ninja), mounted at /api/v1/: see README, "Storefront API"."""

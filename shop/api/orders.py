@@ -1,0 +1,268 @@
+"""Orders: placement with an Idempotency-Key, reading one, cancelling one."""
+
+import hashlib
+import json
+from typing import Annotated
+
+from django.db import IntegrityError, transaction
+from django.http import HttpResponse
+from ninja import Header, Router
+from ninja.responses import NinjaJSONEncoder
+from pydantic import ValidationError
+
+from catalog.models import Product
+from customers.models import Address, Customer
+from orders import services as order_services
+from orders.models import Order
+from payments.models import PaymentMethod
+from shop.api import keys, schemas
+from shop.api.common import WRITE_ERRORS, money
+from shop.api.models import IdempotencyRecord
+from shop.api.problems import ApiProblem, problem_body, shop_error_problem, validation_errors
+from shop.core.db import atomic_with_retry
+from shop.core.exceptions import ShopError, TransactionConflict
+from shop.core.validators import normalize_sku
+
+router = Router(tags=["orders"], auth=keys.WRITE_ORDERS)
+
+MAX_ID = 2**63 - 1
+REPLAY_HEADER = "Idempotent-Replayed"
+TRACKING_URLS = {
+    "ups": "https://www.ups.com/track?tracknum={}",
+    "fedex": "https://www.fedex.com/fedextrack/?trknbr={}",
+    "usps": "https://tools.usps.com/go/TrackConfirmAction?tLabels={}",
+    "dhl": "https://www.dhl.com/en/express/tracking.html?AWB={}",
+}
+
+
+def tracking_url(carrier: str, number: str) -> str | None:
+    template = TRACKING_URLS.get(carrier.strip().lower())
+    return template.format(number) if template else None
+
+
+def order_out(order: Order) -> dict:
+    shipment = getattr(order, "shipment", None) if hasattr(order, "shipment") else None
+    return {
+        "number": order.number,
+        "status": order.status,
+        "customer_id": order.customer_id,
+        "currency": order.currency,
+        "subtotal": money(order.subtotal),
+        "shipping": money(order.shipping_cost),
+        "total": money(order.total),
+        "placed_at": order.created_at,
+        "lines": [
+            {
+                "sku": line.sku,
+                "name": line.product_name,
+                "quantity": line.quantity,
+                "unit_price": money(line.unit_price),
+                "line_total": money(line.line_total),
+            }
+            for line in order.lines.order_by("pk")
+        ],
+        "shipment": None
+        if shipment is None
+        else {
+            "carrier": shipment.carrier,
+            "tracking_number": shipment.tracking_number,
+            "tracking_url": tracking_url(shipment.carrier, shipment.tracking_number),
+            "status": shipment.status,
+            "shipped_at": shipment.shipped_at,
+            "delivered_at": shipment.delivered_at,
+        },
+        # How an order was paid is not the storefront's business: amounts and states only.
+        "payments": [
+            {
+                "amount": money(p.amount),
+                "refunded_amount": money(p.refunded_amount),
+                "currency": p.currency,
+                "status": p.status,
+                "created_at": p.created_at,
+            }
+            for p in order.payments.order_by("pk")
+        ],
+    }
+
+
+def get_order(number: str) -> Order:
+    order = (
+        Order.objects.select_related("shipment")
+        .filter(number=number.strip().upper()[:32])
+        .exclude(status="draft")
+        .first()
+    )
+    if order is None:
+        raise ApiProblem(404, "order_not_found", f"There is no order {number[:40]}.")
+    return order
+
+
+def _resolve(payload: schemas.OrderIn):
+    """The customer, lines, address and method the payload names; unknown ones are a 422."""
+    customer = Customer.objects.filter(pk=payload.customer_id).first()
+    if customer is None:
+        raise ApiProblem(422, "unknown_customer", f"There is no customer #{payload.customer_id}.")
+    skus = [normalize_sku(line.sku) for line in payload.lines]
+    products = {p.sku: p for p in Product.objects.filter(sku__in=set(skus))}
+    unknown = sorted(set(skus) - set(products))
+    if unknown:
+        raise ApiProblem(
+            422, "unknown_sku", f"There is no product with the SKU {', '.join(unknown)}.", skus=unknown
+        )
+    address = None
+    if payload.shipping_address_id is not None:
+        address = Address.objects.filter(pk=payload.shipping_address_id).first()
+        if address is None:
+            raise ApiProblem(422, "unknown_address", f"There is no address #{payload.shipping_address_id}.")
+    method = None
+    if payload.payment_method_id is not None:
+        method = PaymentMethod.objects.filter(pk=payload.payment_method_id).first()
+        if method is None:
+            raise ApiProblem(
+                422, "unknown_payment_method", f"There is no payment method #{payload.payment_method_id}."
+            )
+    lines = [(products[sku], line.quantity) for sku, line in zip(skus, payload.lines, strict=True)]
+    return customer, lines, address, method
+
+
+def _json_response(status: int, body: dict, *, replayed: bool = False) -> HttpResponse:
+    content_type = "application/json" if status < 400 else "application/problem+json"
+    response = HttpResponse(json.dumps(body, default=str), status=status, content_type=content_type)
+    if replayed:
+        response[REPLAY_HEADER] = "true"
+    return response
+
+
+@atomic_with_retry
+def _place_once(*, api_key, key: str, request_hash: str, payload) -> tuple[int, str] | None:
+    """Insert the idempotency record first, then place the order, in one transaction; returns
+    the response (status, body), or None when the key was already taken (the other request
+    held the unique index until it committed)."""
+    try:
+        with transaction.atomic():
+            record = IdempotencyRecord.objects.create(api_key=api_key, key=key, request_hash=request_hash)
+    except IntegrityError:
+        return None
+    try:
+        customer, lines, address, method = _resolve(payload)
+        order = order_services.order_place(
+            customer=customer, lines=lines, shipping_address=address, payment_method=method
+        )
+        placed = Order.objects.select_related("shipment").get(pk=order.pk)
+        # Encoded as every other response is (ninja's encoder), so a replay matches a GET.
+        status, body = 201, schemas.Order.model_validate(order_out(placed)).model_dump()
+    except ApiProblem as problem:
+        status, body = (
+            problem.status,
+            problem_body(problem.status, problem.code, problem.detail, **problem.extra),
+        )
+    except TransactionConflict:
+        raise
+    except ShopError as error:
+        status, code, detail, extra = shop_error_problem(error)
+        body = problem_body(status, code, detail, **extra)
+    text = json.dumps(body, cls=NinjaJSONEncoder)
+    IdempotencyRecord.objects.filter(pk=record.pk).update(response_status=status, response_body=text)
+    return status, text
+
+
+@router.post(
+    "",
+    response={201: schemas.Order, **WRITE_ERRORS},
+    summary="Place an order",
+    description=(
+        "Requires an `Idempotency-Key` header (1-255 characters, e.g. a UUID). The same key with "
+        "the same body returns the first response again with `Idempotent-Replayed: true` and "
+        "places nothing; the same key with a different body is a 422 `idempotency_key_reused`. "
+        "Keys are kept per API key for at least 24 hours. A refusal (insufficient stock...) is "
+        "kept and replayed too: retry with a new key."
+    ),
+)
+def place_order(
+    request,
+    payload: schemas.OrderIn,
+    idempotency_key: Annotated[str, Header(alias="Idempotency-Key", min_length=1, max_length=255)],
+):
+    key = idempotency_key.strip()
+    if not key:
+        raise ApiProblem(
+            422,
+            "validation_error",
+            "The Idempotency-Key header is empty.",
+            errors=[{"field": "header.Idempotency-Key", "message": "This header is required."}],
+        )
+    canonical = json.dumps(payload.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    request_hash = hashlib.sha256(f"POST /orders\n{canonical}".encode()).hexdigest()
+    outcome = _place_once(api_key=request.auth, key=key, request_hash=request_hash, payload=payload)
+    if outcome is not None:
+        status, text = outcome
+        response = HttpResponse(text, status=status)
+        response["Content-Type"] = "application/json" if status < 400 else "application/problem+json"
+        return response
+    record = IdempotencyRecord.objects.filter(api_key=request.auth, key=key).first()
+    if record is None or record.response_status is None:  # the first one was rolled back meanwhile
+        raise ApiProblem(
+            409, "idempotency_conflict", "A request with this Idempotency-Key is in progress; retry."
+        )
+    if record.request_hash != request_hash:
+        raise ApiProblem(
+            422,
+            "idempotency_key_reused",
+            "This Idempotency-Key was already used with a different request body; use a new key.",
+        )
+    return _json_response(record.response_status, json.loads(record.response_body), replayed=True)
+
+
+@router.get(
+    "/{number}",
+    response={
+        200: schemas.Order,
+        401: schemas.Problem,
+        403: schemas.Problem,
+        404: schemas.Problem,
+        429: schemas.Problem,
+    },
+    summary="Get an order",
+    description="Status, lines, shipment with a tracking link, payments (amounts only).",
+)
+def read_order(request, number: str):
+    return order_out(get_order(number))
+
+
+@router.post(
+    "/{number}/cancel",
+    response={200: schemas.Order, 415: schemas.Problem, **WRITE_ERRORS},
+    summary="Cancel an order",
+    description=(
+        "While placed or paid (captured payments are refunded); otherwise 409 `invalid_transition`. "
+        'The body is optional: `{"reason": "..."}`.'
+    ),
+    openapi_extra={
+        "requestBody": {
+            "required": False,
+            "content": {
+                "application/json": {
+                    "schema": schemas.CancelIn.model_json_schema(ref_template="#/components/schemas/{model}")
+                }
+            },
+        }
+    },
+)
+def cancel_order(request, number: str):
+    order = get_order(number)
+    reason = ""
+    if request.body.strip():
+        if request.content_type != "application/json":
+            raise ApiProblem(415, "unsupported_media_type", "Send the body as application/json.")
+        try:
+            reason = schemas.CancelIn.model_validate_json(request.body).reason
+        except ValidationError as error:
+            errors = [
+                {**e, "field": "body." + e["field"]}
+                for e in validation_errors(error.errors(include_input=False))
+            ]
+            raise ApiProblem(
+                422, "validation_error", "The request body is not valid.", errors=errors
+            ) from None
+    order_services.order_cancel(order=order, reason=reason or "Cancelled through the storefront API.")
+    return order_out(get_order(number))

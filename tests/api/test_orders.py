@@ -1,0 +1,164 @@
+"""POST /orders with an Idempotency-Key, GET /orders/{number}, a customer's orders, cancel."""
+
+from datetime import timedelta
+
+import pytest
+from django.core.management import call_command
+from django.utils import timezone
+
+from catalog.models import Stock
+from orders.models import Order
+from orders.services import order_ship
+from payments.services import payment_capture
+from shop.api.models import IdempotencyRecord
+from tests.api.conftest import assert_problem
+from tests.factories import AddressFactory, CustomerFactory, PaymentMethodFactory, ProductFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def product():
+    return ProductFactory(stock=10, price="10.00", sku="WID-1")
+
+
+def body(customer, **changes):
+    return {"customer_id": customer.pk, "lines": [{"sku": "wid-1", "quantity": 2}], **changes}
+
+
+def place(api, payload, key="key-1"):
+    return api.post("/orders", payload, headers={"Idempotency-Key": key})
+
+
+def test_place_an_order(api, customer, card, product):
+    response = place(api, body(customer, payment_method_id=card.pk))
+    assert response.status_code == 201
+    assert "Idempotent-Replayed" not in response
+    order = response.json()
+    assert order["status"] == "placed" and order["total"] == "27.50" and order["currency"] == "USD"
+    assert order["lines"] == [
+        {"sku": "WID-1", "name": product.name, "quantity": 2, "unit_price": "10.00", "line_total": "20.00"}
+    ]
+    assert Stock.objects.get(pk=product.pk).allocated == 2
+
+
+def test_the_same_key_and_body_replays_and_places_nothing_new(api, customer, product):
+    first = place(api, body(customer))
+    again = place(api, body(customer))
+    assert again.status_code == 201 and again["Idempotent-Replayed"] == "true"
+    assert again.json() == first.json()
+    assert Order.objects.count() == 1 and Stock.objects.get(pk=product.pk).allocated == 2
+
+
+def test_the_same_key_with_another_body_is_422(api, customer, product):
+    place(api, body(customer))
+    other = body(customer, lines=[{"sku": "WID-1", "quantity": 3}])
+    assert_problem(place(api, other), 422, "idempotency_key_reused")
+    assert Order.objects.count() == 1
+
+
+def test_keys_are_per_api_key(api, make_key, client, customer, product):
+    from tests.api.conftest import Api
+
+    _, other_key = make_key("other")
+    place(api, body(customer))
+    response = place(Api(client, other_key), body(customer))
+    assert response.status_code == 201 and "Idempotent-Replayed" not in response
+    assert Order.objects.count() == 2
+
+
+def test_missing_idempotency_key_is_422(api, customer, product):
+    problem = assert_problem(api.post("/orders", body(customer)), 422, "validation_error")
+    assert problem["errors"][0]["field"] == "header.Idempotency-Key"
+    assert_problem(place(api, body(customer), key="   "), 422, "validation_error")
+
+
+def test_insufficient_stock_names_the_sku_and_is_replayed(api, customer, product):
+    payload = body(customer, lines=[{"sku": "WID-1", "quantity": 11}])
+    problem = assert_problem(place(api, payload), 409, "insufficient_stock")
+    assert problem["shortages"] == [{"sku": "WID-1", "requested": 11, "available": 10}]
+    replay = place(api, payload)
+    assert replay.status_code == 409 and replay["Idempotent-Replayed"] == "true"
+    assert not Order.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("changes", "code"),
+    [
+        ({"lines": [{"sku": "NOPE", "quantity": 1}]}, "unknown_sku"),
+        ({"lines": []}, "validation_error"),
+        ({"lines": [{"sku": "WID-1", "quantity": 0}]}, "validation_error"),
+        ({"lines": [{"sku": "WID-1", "quantity": 1_000_001}]}, "validation_error"),
+        ({"customer_id": 999_999}, "unknown_customer"),
+        ({"shipping_address_id": 999_999}, "unknown_address"),
+        ({"payment_method_id": 999_999}, "unknown_payment_method"),
+    ],
+)
+def test_refusals_change_nothing(api, customer, product, changes, code):
+    assert_problem(place(api, body(customer, **changes)), 422, code)
+    assert not Order.objects.exists() and Stock.objects.get(pk=product.pk).allocated == 0
+
+
+def test_another_customers_address_or_card_is_refused(api, customer, product):
+    other = CustomerFactory()
+    address = AddressFactory(customer=other)
+    card = PaymentMethodFactory(customer=other)
+    assert_problem(place(api, body(customer, shipping_address_id=address.pk), "a"), 422, "address_not_owned")
+    assert_problem(
+        place(api, body(customer, payment_method_id=card.pk), "b"), 422, "payment_method_not_owned"
+    )
+    assert not Order.objects.exists()
+
+
+def test_inactive_product_is_refused(api, customer):
+    ProductFactory(stock=5, sku="OLD-1", is_active=False)
+    payload = body(customer, lines=[{"sku": "OLD-1", "quantity": 1}])
+    assert_problem(place(api, payload), 422, "product_inactive")
+
+
+def test_read_an_order_with_shipment_and_payments_without_method_details(api, customer, card, product):
+    number = place(api, body(customer, payment_method_id=card.pk)).json()["number"]
+    order = Order.objects.get(number=number)
+    payment_capture(order=order)
+    order_ship(order=order, carrier="UPS", tracking_number="1Z999AA10123456784")
+    response = api.get(f"/orders/{number.lower()}")
+    data = response.json()
+    assert data["status"] == "shipped"
+    assert data["shipment"]["tracking_url"] == "https://www.ups.com/track?tracknum=1Z999AA10123456784"
+    assert data["payments"][0]["amount"] == "27.50" and data["payments"][0]["status"] == "captured"
+    text = response.content.decode()
+    assert card.last4 not in text and card.gateway_token not in text and "method" not in text
+    assert_problem(api.get("/orders/SO-999999"), 404, "order_not_found")
+
+
+def test_customer_orders_newest_first_with_a_cursor(api, customer, product):
+    numbers = [
+        place(api, body(customer, lines=[{"sku": "WID-1", "quantity": 1}]), f"k{i}").json()["number"]
+        for i in range(3)
+    ]
+    first = api.get(f"/customers/{customer.pk}/orders", {"limit": 2}).json()
+    second = api.get(f"/customers/{customer.pk}/orders", {"limit": 2, "cursor": first["next_cursor"]}).json()
+    assert [o["number"] for o in first["items"] + second["items"]] == numbers[::-1]
+    assert second["next_cursor"] is None
+
+
+def test_cancel_while_cancellable(api, customer, product):
+    number = place(api, body(customer)).json()["number"]
+    response = api.post(f"/orders/{number}/cancel", {"reason": "changed my mind"})
+    assert response.status_code == 200 and response.json()["status"] == "cancelled"
+    assert Stock.objects.get(pk=product.pk).allocated == 0
+    problem = assert_problem(api.post(f"/orders/{number}/cancel"), 409, "invalid_transition")
+    assert problem["current_status"] == "cancelled"
+
+
+def test_cleanup_command_deletes_records_older_than_24_hours(api, customer, product):
+    place(api, body(customer), "old")
+    place(api, body(customer), "new")
+    IdempotencyRecord.objects.filter(key="old").update(created_at=timezone.now() - timedelta(hours=25))
+    call_command("api_idempotency_clean")
+    assert list(IdempotencyRecord.objects.values_list("key", flat=True)) == ["new"]
+
+
+def test_the_placement_response_is_what_reading_the_order_gives(api, customer, product):
+    placed = place(api, body(customer)).json()
+    assert api.get(f"/orders/{placed['number']}").json() == placed
