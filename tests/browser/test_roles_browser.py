@@ -89,7 +89,7 @@ def test_store_manager_sees_everything_of_the_shop_but_no_secrets(page, live_ser
         },
         charts={"revenue", "orders"},
     )
-    assert app_names(page) == ["Catalog", "Customers", "Orders", "Payments"]
+    assert app_names(page) == ["Catalog", "Customers", "Orders", "Payments", "Storefront API"]
     # Staff accounts and roles are the superuser's.
     assert not {"Users", "Groups"} & set(model_names(page))
     expect(page.locator("#dash-revenue_period .dash-unit")).to_have_text("USD")
