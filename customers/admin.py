@@ -9,6 +9,7 @@ from django.contrib import admin
 from django.db.models import Value
 from django.db.models.functions import Lower
 
+from customers import services
 from customers.models import Address, Customer
 from shop.core.admin_operations import StaffOperationsMixin
 from shop.core.admin_perf import LIST_PER_PAGE, EstimatedCountPaginator
@@ -35,16 +36,8 @@ ADDRESS_DEFAULTS = {
     "is_default_shipping": "address_one_default_shipping",
     "is_default_billing": "address_one_default_billing",
 }
-ADDRESS_FIELDS = [
-    "line1",
-    "line2",
-    "city",
-    "state",
-    "postal_code",
-    "country",
-    "is_default_shipping",
-    "is_default_billing",
-]
+# The address fields staff edit: the ones the customer services take.
+ADDRESS_FIELDS = list(services.ADDRESS_FIELDS)
 
 
 class CustomerForm(forms.ModelForm):
