@@ -346,6 +346,23 @@ def stock_consume(*, quantities: Mapping[int, int], order_number: str, actor=Non
     )
 
 
+def stock_take_back(*, quantities: Mapping[int, int], order_number: str, actor=None, note: str = "") -> None:
+    """Shipped goods came back and go on the shelf again: on hand rises, with ledger rows of
+    kind and reason "return" carrying the order number. Inside the order's transaction."""
+    rows = lock_stock(quantities)
+    for pk, quantity in quantities.items():
+        if rows[pk].on_hand + quantity > MAX_QUANTITY:
+            raise StockLimitExceeded(f"On hand would be more than {MAX_QUANTITY:,}: nothing was returned.")
+    _apply(
+        {pk: (q, 0) for pk, q in quantities.items()},
+        kind=Kind.RETURN,
+        reason=StockMovement.Reason.RETURN,
+        order_number=order_number,
+        actor=actor,
+        note=note,
+    )
+
+
 def stock_adjust_refusal(*, product: Product, stock: Stock, delta: int) -> str | None:
     """Why `stock_adjust` refuses to change this stock by `delta` (None: it does not)."""
     if _below_allocated(stock, delta):

@@ -12,3 +12,9 @@ class OrdersConfig(AppConfig):
         from payments.services import connect_order_side
 
         connect_order_side(ORDER_PAYMENTS)
+
+        from django.db.models.signals import post_migrate
+
+        from orders.carriers import seed_standard_carriers
+
+        post_migrate.connect(seed_standard_carriers, sender=self, dispatch_uid="orders.carriers")

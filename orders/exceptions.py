@@ -40,7 +40,24 @@ class CurrencyMismatch(OrderError):
 
 
 class InvalidShipment(OrderError):
-    """A shipment needs a carrier and a tracking number."""
+    """A shipment the shop refuses: no carrier, no tracking number for a tracked carrier, more
+    units than remain to ship, a delivery date in the future or before it shipped."""
+
+
+class InvalidReturn(OrderError):
+    """A return the shop refuses: more units than were shipped and not yet returned, a line of
+    another order, an order that has shipped nothing."""
+
+
+class PartiallyShippedNotCancelled(OrderError):
+    """Part of the order is with the customer: it is not cancelled as a whole."""
+
+    def __init__(self, order):
+        self.order = order
+        super().__init__(
+            f"Order {order} is partially shipped, so it cannot be cancelled: ship the remaining units, "
+            'then take back what the customer returns with "Return items". Nothing was changed.'
+        )
 
 
 class CustomerHasOpenOrders(OrderError):

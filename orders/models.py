@@ -1,3 +1,5 @@
+from urllib.parse import quote
+
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
@@ -14,8 +16,13 @@ class OrderStatus(models.TextChoices):
     DRAFT = "draft", "Draft"
     PLACED = "placed", "Placed"
     PAID = "paid", "Paid"
+    # Some units shipped, some still to ship (they keep their allocation).
+    PARTIALLY_SHIPPED = "partially_shipped", "Partially shipped"
     SHIPPED = "shipped", "Shipped"
     DELIVERED = "delivered", "Delivered"
+    # Some shipped units came back (order_return); RETURNED: every unit of the order did.
+    PARTIALLY_RETURNED = "partially_returned", "Partially returned"
+    RETURNED = "returned", "Returned"
     CANCELLED = "cancelled", "Cancelled"
 
 
@@ -23,14 +30,27 @@ class OrderStatus(models.TextChoices):
 TRANSITIONS: dict[str, frozenset[str]] = {
     OrderStatus.DRAFT: frozenset({OrderStatus.PLACED}),
     OrderStatus.PLACED: frozenset({OrderStatus.PAID, OrderStatus.CANCELLED}),
-    OrderStatus.PAID: frozenset({OrderStatus.SHIPPED, OrderStatus.CANCELLED}),
-    OrderStatus.SHIPPED: frozenset({OrderStatus.DELIVERED}),
-    OrderStatus.DELIVERED: frozenset(),
+    OrderStatus.PAID: frozenset({OrderStatus.PARTIALLY_SHIPPED, OrderStatus.SHIPPED, OrderStatus.CANCELLED}),
+    # A partially shipped order is not cancelled: its shipped units are with the customer.
+    OrderStatus.PARTIALLY_SHIPPED: frozenset({OrderStatus.SHIPPED}),
+    OrderStatus.SHIPPED: frozenset(
+        {OrderStatus.DELIVERED, OrderStatus.PARTIALLY_RETURNED, OrderStatus.RETURNED}
+    ),
+    OrderStatus.DELIVERED: frozenset({OrderStatus.PARTIALLY_RETURNED, OrderStatus.RETURNED}),
+    OrderStatus.PARTIALLY_RETURNED: frozenset({OrderStatus.RETURNED}),
+    OrderStatus.RETURNED: frozenset(),
     OrderStatus.CANCELLED: frozenset(),
 }
 
-# Orders whose lines still hold allocated stock (a draft's lines hold none).
-OPEN_STATUSES = (OrderStatus.PLACED, OrderStatus.PAID)
+# Orders whose lines still hold allocated stock (a draft's lines hold none): for each line,
+# what was ordered and not yet shipped.
+OPEN_STATUSES = (OrderStatus.PLACED, OrderStatus.PAID, OrderStatus.PARTIALLY_SHIPPED)
+
+# Orders with units still to ship (the shipping desk's queue).
+SHIPPABLE_STATUSES = (OrderStatus.PAID, OrderStatus.PARTIALLY_SHIPPED)
+
+# Orders some of whose shipped units can come back (order_return).
+RETURNABLE_STATUSES = (OrderStatus.SHIPPED, OrderStatus.DELIVERED, OrderStatus.PARTIALLY_RETURNED)
 
 # Orders that were placed: everything but drafts. What counts as an order anywhere (sales,
 # customer histories, exports of trading) is one of these.
@@ -49,7 +69,8 @@ class OrderQuerySet(models.QuerySet):
         return self.exclude(status=OrderStatus.DRAFT)
 
     def awaiting_shipment(self):
-        return self.filter(status=OrderStatus.PAID)
+        """Paid orders with units still to ship, partially shipped ones included."""
+        return self.filter(status__in=SHIPPABLE_STATUSES)
 
     def delete(self):
         """Delete these orders, unless some are open: those still hold allocated stock, which
@@ -75,7 +96,7 @@ class Order(models.Model):
     # Derived from the primary key inside the placing transaction: unique without Max()+1.
     number = models.CharField(max_length=32, unique=True, null=True, editable=False)
     customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT, related_name="orders")
-    status = models.CharField(max_length=12, choices=OrderStatus.choices, default=OrderStatus.PLACED)
+    status = models.CharField(max_length=20, choices=OrderStatus.choices, default=OrderStatus.PLACED)
     currency = CurrencyField()
     subtotal = MoneyField(default=0)
     shipping_cost = MoneyField(default=0)
@@ -115,6 +136,7 @@ class Order(models.Model):
             ("ship_order", "Can mark orders shipped"),
             ("deliver_order", "Can mark orders delivered"),
             ("cancel_order", "Can cancel orders"),
+            ("return_order", "Can take back returned items"),
             ("view_revenue", "Can see revenue figures"),
         ]
         indexes = [
@@ -158,6 +180,14 @@ class Order(models.Model):
         return self.status in OPEN_STATUSES
 
     @property
+    def is_shippable(self) -> bool:
+        return self.status in SHIPPABLE_STATUSES
+
+    @property
+    def is_returnable(self) -> bool:
+        return self.status in RETURNABLE_STATUSES
+
+    @property
     def is_draft(self) -> bool:
         return self.status == OrderStatus.DRAFT
 
@@ -182,10 +212,24 @@ class OrderLine(models.Model):
     unit_price = MoneyField()
     quantity = models.IntegerField(validators=quantity_validators(1, what="The quantity"))
     line_total = MoneyField()
+    # Running totals kept by order_ship and order_return under the order's lock, so the
+    # database itself refuses shipping more than was ordered or taking back more than was
+    # shipped; check_integrity compares them with the shipment and return lines.
+    quantity_shipped = models.IntegerField("shipped", default=0, editable=False)
+    quantity_returned = models.IntegerField("returned", default=0, editable=False)
 
     class Meta:
         ordering = ["order_id", "id"]
         constraints = [
+            models.CheckConstraint(
+                condition=Q(quantity_returned__gte=0)
+                & Q(quantity_shipped__gte=F("quantity_returned"))
+                & Q(quantity__gte=F("quantity_shipped")),
+                name="order_line_returned_le_shipped_le_ordered",
+                violation_error_message=(
+                    "A line ships at most what was ordered and takes back at most what shipped."
+                ),
+            ),
             models.UniqueConstraint(fields=["order", "product"], name="order_line_product_once"),
             models.CheckConstraint(
                 condition=Q(quantity__gt=0),
@@ -211,21 +255,73 @@ class OrderLine(models.Model):
     def __str__(self):
         return f"{self.quantity} × {self.product_name} ({self.sku})"
 
+    @property
+    def quantity_to_ship(self) -> int:
+        return self.quantity - self.quantity_shipped
+
+    @property
+    def quantity_returnable(self) -> int:
+        return self.quantity_shipped - self.quantity_returned
+
+
+class Carrier(models.Model):
+    """Who carries shipments, and how a tracking number becomes a link on their site."""
+
+    code = models.SlugField(max_length=30, primary_key=True)
+    name = models.CharField(max_length=50, unique=True)
+    # With "{tracking_number}" where the number goes; empty: numbers are shown as text.
+    tracking_url = models.CharField(
+        "tracking link pattern",
+        max_length=300,
+        blank=True,
+        help_text="A web address with {tracking_number} where the number goes, e.g. "
+        "https://www.ups.com/track?tracknum={tracking_number}",
+    )
+    # An untracked carrier (a courier, collection in store) ships without a tracking number.
+    tracked = models.BooleanField(default=True, help_text="Its shipments need a tracking number.")
+    active = models.BooleanField(default=True, help_text="Offered when shipping.")
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(tracking_url="") | Q(tracking_url__contains="{tracking_number}"),
+                name="carrier_tracking_url_has_placeholder",
+                violation_error_message=(
+                    "The tracking link pattern needs {tracking_number} where the number goes."
+                ),
+            ),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def tracking_link(self, tracking_number: str) -> str:
+        """The carrier's page for this tracking number ("" without a pattern or a number)."""
+        if not self.tracking_url or not tracking_number:
+            return ""
+        return self.tracking_url.replace("{tracking_number}", quote(tracking_number, safe=""))
+
 
 class Shipment(models.Model):
+    """One parcel: some units of some of the order's lines, handed to a carrier."""
+
     class Status(models.TextChoices):
         IN_TRANSIT = "in_transit", "In transit"
         DELIVERED = "delivered", "Delivered"
 
-    order = models.OneToOneField(Order, on_delete=models.CASCADE, related_name="shipment")
-    carrier = models.CharField(max_length=50)
-    tracking_number = models.CharField(max_length=100, db_index=True)
+    order = models.ForeignKey(
+        Order, on_delete=models.CASCADE, related_name="shipments", related_query_name="shipment"
+    )
+    carrier = models.ForeignKey(Carrier, on_delete=models.PROTECT, related_name="shipments")
+    tracking_number = models.CharField(max_length=100, blank=True, db_index=True)
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.IN_TRANSIT)
     shipped_at = models.DateTimeField()
     delivered_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-shipped_at", "-id"]
+        indexes = [models.Index(fields=["order", "shipped_at"], name="shipment_order_idx")]
         constraints = [
             models.CheckConstraint(
                 condition=Q(delivered_at__isnull=True) | Q(delivered_at__gte=F("shipped_at")),
@@ -239,7 +335,82 @@ class Shipment(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.carrier} {self.tracking_number}"
+        return f"{self.carrier_id} {self.tracking_number}".strip()
+
+    @property
+    def tracking_link(self) -> str:
+        return self.carrier.tracking_link(self.tracking_number)
+
+
+class ShipmentLine(models.Model):
+    shipment = models.ForeignKey(Shipment, on_delete=models.CASCADE, related_name="lines")
+    order_line = models.ForeignKey(OrderLine, on_delete=models.CASCADE, related_name="shipment_lines")
+    quantity = models.IntegerField(validators=quantity_validators(1, what="The quantity"))
+
+    class Meta:
+        ordering = ["shipment_id", "order_line_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["shipment", "order_line"], name="shipment_line_once"),
+            models.CheckConstraint(
+                condition=Q(quantity__gt=0, quantity__lte=MAX_QUANTITY), name="shipment_line_quantity_valid"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.quantity} × {self.order_line.sku}"
+
+
+class Return(models.Model):
+    """Units of an order the customer sent back (order_return), restocked or written off, with
+    what was refunded for them."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="returns")
+    reason = models.CharField(max_length=500, blank=True)
+    currency = CurrencyField()
+    refund_requested = models.BooleanField("refund", default=True)
+    refund_shipping = models.BooleanField(default=False)
+    # What was refunded through the order's captured payments (at most what was left of them).
+    refunded_amount = MoneyField(default=0)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField("returned at", auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["-created_at", "-id"], name="return_created_idx"),
+            models.Index(fields=["order", "created_at"], name="return_order_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(refunded_amount__gte=0, refunded_amount__lte=MAX_AMOUNT),
+                name="return_refund_within_limit",
+            ),
+        ]
+
+    def __str__(self):
+        return f"Return #{self.pk}"
+
+
+class ReturnLine(models.Model):
+    return_record = models.ForeignKey(Return, on_delete=models.CASCADE, related_name="lines")
+    order_line = models.ForeignKey(OrderLine, on_delete=models.CASCADE, related_name="return_lines")
+    quantity = models.IntegerField(validators=quantity_validators(1, what="The quantity"))
+    # Back on hand (a ledger row with reason "return"), or written off (damaged: no stock change).
+    restocked = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["return_record_id", "order_line_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["return_record", "order_line"], name="return_line_once"),
+            models.CheckConstraint(
+                condition=Q(quantity__gt=0, quantity__lte=MAX_QUANTITY), name="return_line_quantity_valid"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.quantity} × {self.order_line.sku}{'' if self.restocked else ' (written off)'}"
 
 
 class OrderEvent(models.Model):
@@ -255,12 +426,13 @@ class OrderEvent(models.Model):
         DELIVERED = "delivered", "Delivered"
         CANCELLED = "cancelled", "Cancelled"
         REFUNDED = "refunded", "Refunded"
+        RETURNED = "returned", "Returned"
         NOTE = "note", "Note"
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=20, choices=Kind.choices)
-    from_status = models.CharField(max_length=12, choices=OrderStatus.choices, blank=True)
-    to_status = models.CharField(max_length=12, choices=OrderStatus.choices, blank=True)
+    from_status = models.CharField(max_length=20, choices=OrderStatus.choices, blank=True)
+    to_status = models.CharField(max_length=20, choices=OrderStatus.choices, blank=True)
     message = models.TextField(blank=True)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,

@@ -3,12 +3,15 @@ together (the order side of a payment, a customer's erasure). Each runs in one t
 writes its OrderEvent and stock ledger rows in that transaction, and announces only after commit.
 """
 
+import datetime
 import logging
 from collections.abc import Iterable
 from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F, IntegerField, Q
+from django.db.models.functions import Cast
 from django.utils import timezone
 
 from catalog import services as catalog_services
@@ -24,6 +27,7 @@ from orders.exceptions import (
     CustomerHasOpenOrders,
     EditBelowPaid,
     EmptyOrder,
+    InvalidReturn,
     InvalidShipment,
     InvalidTransition,
     MissingShippingAddress,
@@ -31,8 +35,19 @@ from orders.exceptions import (
     OrderError,
     OrderNotEditable,
     OrderTooLarge,
+    PartiallyShippedNotCancelled,
 )
-from orders.models import Order, OrderEvent, OrderLine, OrderStatus, Shipment
+from orders.models import (
+    Carrier,
+    Order,
+    OrderEvent,
+    OrderLine,
+    OrderStatus,
+    Return,
+    ReturnLine,
+    Shipment,
+    ShipmentLine,
+)
 from payments import services as payment_services
 from payments.models import Payment, PaymentMethod
 from shop.core.db import atomic_with_retry, insert_rows
@@ -618,55 +633,277 @@ def order_edit(
 
 
 def _allocated_quantities(order: Order) -> dict[int, int]:
-    return dict(order.lines.values_list("product_id", "quantity"))
+    """What the order's lines hold allocated: for each product, ordered and not yet shipped."""
+    held = {}
+    for product_id, quantity, shipped in order.lines.values_list(
+        "product_id", "quantity", "quantity_shipped"
+    ):
+        if quantity > shipped:
+            held[product_id] = quantity - shipped
+    return held
+
+
+def resolve_carrier(carrier: Carrier | str) -> Carrier:
+    """A Carrier, or an active one by code or name (any case); InvalidShipment if there is none."""
+    if isinstance(carrier, Carrier):
+        return carrier
+    text = (carrier or "").strip()
+    if not text:
+        raise InvalidShipment("Choose the carrier to ship with.")
+    found = Carrier.objects.filter(Q(code__iexact=text) | Q(name__iexact=text)).first()
+    if found is None or not found.active:
+        offered = ", ".join(Carrier.objects.filter(active=True).values_list("name", flat=True))
+        raise InvalidShipment(f"There is no active carrier {text!r}; the carriers are: {offered or 'none'}.")
+    return found
+
+
+def _quantities_by_line(order: Order, lines, *, error, what: str) -> dict[int, int]:
+    """[(order_line or its id, quantity), ...] as {line id: quantity}, merged, each a whole
+    number from 1 up, every line one of this order's. `error` is the exception to raise."""
+    wanted: dict[int, int] = {}
+    own = set(order.lines.values_list("pk", flat=True))
+    for item in lines:
+        line, quantity = item[0], item[1]
+        line_id = getattr(line, "pk", line)
+        if line_id not in own:
+            raise error(f"That line is not on order {order}: nothing was {what}.")
+        if isinstance(quantity, bool) or not isinstance(quantity, int) or not 0 <= quantity <= MAX_QUANTITY:
+            raise error(f"Quantities are whole numbers from 0 to {MAX_QUANTITY:,}: nothing was {what}.")
+        wanted[line_id] = wanted.get(line_id, 0) + quantity
+    wanted = {line_id: quantity for line_id, quantity in wanted.items() if quantity}
+    if not wanted:
+        raise error(f"Choose at least one unit: nothing was {what}.")
+    return wanted
+
+
+def _line_summary(lines: dict[int, int], by_id: dict[int, OrderLine]) -> str:
+    return ", ".join(f"{quantity} × {by_id[pk].sku}" for pk, quantity in sorted(lines.items()))
 
 
 @atomic_with_retry
-def order_ship(*, order: Order, carrier: str, tracking_number: str, actor=None) -> Shipment:
-    """Hand a paid order to the carrier: its allocation leaves stock (on hand and allocated fall)."""
-    carrier = (carrier or "").strip()
+def order_ship(
+    *, order: Order, carrier: Carrier | str, tracking_number: str, lines=None, actor=None
+) -> Shipment:
+    """Hand units of a paid order to the carrier: all that remain to ship (`lines` None), or
+    `lines=[(order_line, quantity), ...]`. Each unit shipped leaves stock (on hand and
+    allocated fall, ledger rows with the order number). The order becomes partially shipped
+    while units remain, shipped when none do. InvalidShipment (nothing changed) for more than
+    remains on a line, a line of another order, or a tracked carrier without a tracking number."""
+    carrier = resolve_carrier(carrier)
     tracking_number = (tracking_number or "").strip()
-    if not carrier or not tracking_number:
-        raise InvalidShipment("Enter both the carrier and the tracking number to ship an order.")
+    if carrier.tracked and not tracking_number:
+        raise InvalidShipment(f"{carrier.name} shipments need a tracking number.")
+    if len(tracking_number) > Shipment._meta.get_field("tracking_number").max_length:
+        raise InvalidShipment("A tracking number has at most 100 characters.")
     locked = lock_order(order)
-    if not locked.can_transition(OrderStatus.SHIPPED):
+    if not locked.is_shippable:
         raise InvalidTransition(locked, OrderStatus.SHIPPED)
+    by_id = {line.pk: line for line in locked.lines.all()}
+    if lines is None:
+        wanted = {pk: line.quantity_to_ship for pk, line in by_id.items() if line.quantity_to_ship}
+    else:
+        wanted = _quantities_by_line(locked, lines, error=InvalidShipment, what="shipped")
+    over = [
+        f"{by_id[pk].sku}: {quantity} asked, {by_id[pk].quantity_to_ship} left to ship"
+        for pk, quantity in sorted(wanted.items())
+        if quantity > by_id[pk].quantity_to_ship
+    ]
+    if over:
+        raise InvalidShipment(
+            f"More than remains to ship on order {locked} ({'; '.join(over)}): nothing was shipped."
+        )
     catalog_services.stock_consume(
-        quantities=_allocated_quantities(locked), order_number=locked.number, actor=actor
+        quantities={by_id[pk].product_id: quantity for pk, quantity in wanted.items()},
+        order_number=locked.number,
+        actor=actor,
     )
     shipment = Shipment.objects.create(
         order=locked, carrier=carrier, tracking_number=tracking_number, shipped_at=timezone.now()
     )
-    order_transition(
-        locked,
-        OrderStatus.SHIPPED,
-        kind=OrderEvent.Kind.SHIPPED,
-        actor=actor,
-        message=f"{carrier} {tracking_number}",
+    ShipmentLine.objects.bulk_create(
+        ShipmentLine(shipment=shipment, order_line_id=pk, quantity=quantity)
+        for pk, quantity in sorted(wanted.items())
     )
+    for pk, quantity in wanted.items():
+        OrderLine.objects.filter(pk=pk).update(quantity_shipped=by_id[pk].quantity_shipped + quantity)
+    remaining = sum(line.quantity_to_ship for line in by_id.values()) - sum(wanted.values())
+    message = f"{carrier.name} {tracking_number}".strip() + f": {_line_summary(wanted, by_id)}"
+    status = OrderStatus.SHIPPED if remaining == 0 else OrderStatus.PARTIALLY_SHIPPED
+    if status == locked.status:  # another part of a partially shipped order
+        locked.save(update_fields=["updated_at"])
+        record_event(locked, OrderEvent.Kind.SHIPPED, actor=actor, message=message)
+    else:
+        order_transition(locked, status, kind=OrderEvent.Kind.SHIPPED, actor=actor, message=message)
     _sync(order, locked)
     number = locked.number
-    transaction.on_commit(lambda: logger.info("order shipped: %s", number))
+    transaction.on_commit(lambda: logger.info("order shipped: %s (%s)", number, status))
     return shipment
 
 
 @atomic_with_retry
-def order_deliver(*, order: Order, actor=None) -> Order:
-    """Record that the shipment arrived."""
+def order_deliver(*, order: Order, shipment: Shipment | None = None, delivered_at=None, actor=None) -> Order:
+    """Record that a shipment arrived (`shipment`), or every one still in transit (None), at
+    `delivered_at` (default now; not in the future, not before it shipped). The order is
+    delivered once it is wholly shipped and every shipment has arrived."""
     locked = lock_order(order)
-    if not locked.can_transition(OrderStatus.DELIVERED):
+    in_transit = Shipment.objects.select_for_update().filter(order=locked, status=Shipment.Status.IN_TRANSIT)
+    if shipment is not None:
+        if shipment.order_id != locked.pk:
+            raise InvalidShipment(f"That shipment is not one of order {locked}'s: nothing was changed.")
+        in_transit = in_transit.filter(pk=shipment.pk)
+    targets = list(in_transit.order_by("pk"))
+    if not targets:
+        if shipment is not None:
+            raise InvalidShipment(
+                f"That shipment of order {locked} was already delivered: nothing was changed."
+            )
         raise InvalidTransition(locked, OrderStatus.DELIVERED)
     now = timezone.now()
-    Shipment.objects.filter(order=locked).update(status=Shipment.Status.DELIVERED, delivered_at=now)
-    order_transition(locked, OrderStatus.DELIVERED, kind=OrderEvent.Kind.DELIVERED, actor=actor)
+    when = now if delivered_at is None else delivered_at
+    if isinstance(when, datetime.date) and not isinstance(when, datetime.datetime):
+        when = timezone.make_aware(datetime.datetime.combine(when, datetime.time(12)))
+    if timezone.is_naive(when):
+        when = timezone.make_aware(when)
+    if when > now:
+        raise InvalidShipment("A delivery cannot be in the future: nothing was changed.")
+    early = [s for s in targets if when < s.shipped_at]
+    if early:
+        shipped = timezone.localtime(early[0].shipped_at).strftime("%Y-%m-%d %H:%M")
+        raise InvalidShipment(f"That is before the shipment left ({shipped}): nothing was changed.")
+    Shipment.objects.filter(pk__in=[s.pk for s in targets]).update(
+        status=Shipment.Status.DELIVERED, delivered_at=when
+    )
+    message = ", ".join(str(s) for s in targets) + f" delivered {timezone.localtime(when):%Y-%m-%d %H:%M}"
+    all_arrived = not Shipment.objects.filter(order=locked, status=Shipment.Status.IN_TRANSIT).exists()
+    if locked.status == OrderStatus.SHIPPED and all_arrived:
+        order_transition(
+            locked, OrderStatus.DELIVERED, kind=OrderEvent.Kind.DELIVERED, actor=actor, message=message
+        )
+    else:
+        locked.save(update_fields=["updated_at"])
+        record_event(locked, OrderEvent.Kind.DELIVERED, actor=actor, message=message)
     _sync(order, locked)
     return locked
+
+
+@atomic_with_retry
+def order_return(
+    *,
+    order: Order,
+    lines,
+    restock: bool = True,
+    refund: bool = True,
+    refund_shipping: bool = False,
+    reason: str = "",
+    actor=None,
+) -> Return:
+    """Take back shipped units: `lines=[(order_line, quantity), ...]`, at most what each line
+    shipped and has not had back (else InvalidReturn, nothing changed). A line may be given as
+    (order_line, quantity, restock) to decide per line. Restocked units go back on hand with a
+    ledger row whose reason is "return"; the others are written off (recorded on the return and
+    in the order's history, stock unchanged). With `refund`, the lines' charged amounts (plus
+    the shipping charge with `refund_shipping`, once per order) are refunded through the order's
+    captured payments, oldest first, never more than is left of them; the Return keeps what was.
+    """
+    reason = (reason or "").strip()
+    if len(reason) > Return._meta.get_field("reason").max_length:
+        raise InvalidReturn("A return's reason has at most 500 characters: nothing was returned.")
+    lines = list(lines or [])
+    locked = lock_order(order)
+    if not locked.is_returnable:
+        raise InvalidReturn(
+            f"Order {locked} is {locked.get_status_display().lower()}: only units of a shipped or delivered "
+            "order can be returned. Nothing was changed."
+        )
+    wanted = _quantities_by_line(locked, lines, error=InvalidReturn, what="returned")
+    restock_of = {
+        getattr(item[0], "pk", item[0]): bool(item[2]) if len(item) > 2 else bool(restock) for item in lines
+    }
+    by_id = {line.pk: line for line in locked.lines.all()}
+    over = [
+        f"{by_id[pk].sku}: {quantity} asked, {by_id[pk].quantity_returnable} shipped and not returned"
+        for pk, quantity in sorted(wanted.items())
+        if quantity > by_id[pk].quantity_returnable
+    ]
+    if over:
+        raise InvalidReturn(
+            f"More than can come back on order {locked} ({'; '.join(over)}): nothing was returned."
+        )
+    restocked = {by_id[pk].product_id: q for pk, q in wanted.items() if restock_of[pk]}
+    if restocked:
+        catalog_services.stock_take_back(
+            quantities=restocked, order_number=locked.number, actor=actor, note=reason
+        )
+    record = Return.objects.create(
+        order=locked,
+        reason=reason,
+        currency=locked.currency,
+        refund_requested=bool(refund),
+        refund_shipping=bool(refund and refund_shipping),
+        actor_id=getattr(actor, "pk", None),
+    )
+    ReturnLine.objects.bulk_create(
+        ReturnLine(return_record=record, order_line_id=pk, quantity=quantity, restocked=restock_of[pk])
+        for pk, quantity in sorted(wanted.items())
+    )
+    for pk, quantity in wanted.items():
+        OrderLine.objects.filter(pk=pk).update(quantity_returned=by_id[pk].quantity_returned + quantity)
+    if refund:
+        amount = sum((by_id[pk].unit_price * quantity for pk, quantity in wanted.items()), Decimal("0"))
+        if (
+            refund_shipping
+            and not Return.objects.filter(order=locked, refund_shipping=True).exclude(pk=record.pk).exists()
+        ):
+            amount += locked.shipping_cost
+        record.refunded_amount = _refund_across_payments(
+            locked, quantize(amount), actor=actor, reason=f"Return #{record.pk}"
+        )
+        record.save(update_fields=["refunded_amount"])
+    everything_back = all(
+        line.quantity_returned + wanted.get(pk, 0) == line.quantity for pk, line in by_id.items()
+    )
+    written_off = {pk: q for pk, q in wanted.items() if not restock_of[pk]}
+    parts = [f"Return #{record.pk}: {_line_summary(wanted, by_id)}"]
+    if written_off:
+        parts.append(f"written off (not restocked): {_line_summary(written_off, by_id)}")
+    if refund:
+        parts.append(f"refunded {record.refunded_amount} {locked.currency}")
+    if reason:
+        parts.append(reason)
+    status = OrderStatus.RETURNED if everything_back else OrderStatus.PARTIALLY_RETURNED
+    message = "; ".join(parts) + "."
+    if status == locked.status:
+        locked.save(update_fields=["updated_at"])
+        record_event(locked, OrderEvent.Kind.RETURNED, actor=actor, message=message)
+    else:
+        order_transition(locked, status, kind=OrderEvent.Kind.RETURNED, actor=actor, message=message)
+    _sync(order, locked)
+    number, pk = locked.number, record.pk
+    transaction.on_commit(lambda: logger.info("order returned: %s (return #%s)", number, pk))
+    return record
+
+
+def _refund_across_payments(order: Order, amount: Decimal, *, actor, reason: str) -> Decimal:
+    """Refund up to `amount` from the order's captured payments, oldest first, each at most what
+    is left of it; return what was refunded."""
+    refunded = Decimal("0")
+    for payment in order.payments.filter(status=Payment.Status.CAPTURED).order_by("pk"):
+        left = amount - refunded
+        if left <= 0:
+            break
+        part = min(left, payment.amount - payment.refunded_amount)
+        if part > 0:
+            payment_services.payment_refund(payment=payment, amount=part, actor=actor, reason=reason)
+            refunded += part
+    return refunded
 
 
 @atomic_with_retry
 def order_cancel(*, order: Order, actor=None, reason: str = "") -> Order:
     """Cancel an open order: its allocation goes back to stock, captured payments are refunded."""
     locked = lock_order(order)
+    if locked.status == OrderStatus.PARTIALLY_SHIPPED:
+        raise PartiallyShippedNotCancelled(locked)
     if not locked.can_transition(OrderStatus.CANCELLED):
         raise InvalidTransition(locked, OrderStatus.CANCELLED)
     catalog_services.stock_release(
@@ -711,8 +948,8 @@ def orders_delete(*, queryset, actor=None):
     open_orders = {order.pk: order for order in locked if order.is_open}
     held: dict[int, dict[int, int]] = {}
     for order_id, product_id, quantity in OrderLine.objects.filter(
-        order_id__in=list(open_orders)
-    ).values_list("order_id", "product_id", "quantity"):
+        order_id__in=list(open_orders), quantity__gt=F("quantity_shipped")
+    ).values_list("order_id", "product_id", Cast(F("quantity") - F("quantity_shipped"), IntegerField())):
         held.setdefault(order_id, {})[product_id] = quantity
     # All stock rows at once, in key order, before any release: no lock-order inversions.
     catalog_services.lock_stock(pid for quantities in held.values() for pid in quantities)

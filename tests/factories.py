@@ -10,7 +10,7 @@ from factory.django import DjangoModelFactory
 
 from catalog.models import Product, ProductType, Stock, StockMovement
 from customers.models import Address, Customer
-from orders.models import Order, OrderEvent, OrderLine, Shipment
+from orders.models import Carrier, Order, OrderEvent, OrderLine, Shipment
 from payments.models import Payment, PaymentMethod
 
 
@@ -155,12 +155,26 @@ class OrderLineFactory(DjangoModelFactory):
     line_total = factory.LazyAttribute(lambda o: o.unit_price * o.quantity)
 
 
+class CarrierFactory(DjangoModelFactory):
+    """UPS by default: one of the standard carriers every migrated (or flushed) database has."""
+
+    class Meta:
+        model = Carrier
+        django_get_or_create = ("code",)
+
+    code = "ups"
+    name = factory.LazyAttribute(lambda o: o.code.upper())
+    tracking_url = "https://www.ups.com/track?tracknum={tracking_number}"
+
+
 class ShipmentFactory(DjangoModelFactory):
+    """A shipment row as such (no lines, counters untouched); order_ship makes real ones."""
+
     class Meta:
         model = Shipment
 
     order = factory.SubFactory(OrderFactory, status=Order.Status.SHIPPED)
-    carrier = "UPS"
+    carrier = factory.SubFactory(CarrierFactory)
     tracking_number = factory.Sequence(lambda n: f"1Z{n:016d}")
     shipped_at = factory.LazyFunction(timezone.now)
 
