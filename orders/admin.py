@@ -1,19 +1,21 @@
 from decimal import Decimal, InvalidOperation
 
 from django.contrib import admin, messages
-from django.contrib.admin.utils import display_for_value
-from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
+from django.contrib.admin.utils import display_for_value, unquote
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.db.models import Q
-from django.http import JsonResponse
+from django.db.models import OuterRef, Q, Subquery
+from django.http import Http404, JsonResponse
 from django.shortcuts import redirect
+from django.template.loader import render_to_string
+from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.html import format_html_join
+from django.utils.html import format_html, format_html_join
 
 from catalog.models import Product
 from customers.models import Customer
-from orders import services
-from orders.exceptions import InvalidTransition
+from orders import packing, services
+from orders.exceptions import InvalidTransition, PartiallyShippedNotCancelled
 from orders.forms import (
     CancelOrderForm,
     DeliverOrderForm,
@@ -22,9 +24,20 @@ from orders.forms import (
     OrderLinesForm,
     OrderNoteForm,
     RecordPaymentForm,
+    ReturnItemsForm,
     ShipOrderForm,
 )
-from orders.models import Order, OrderEvent, OrderLine, OrderStatus, Shipment
+from orders.models import (
+    Carrier,
+    Order,
+    OrderEvent,
+    OrderLine,
+    OrderStatus,
+    Return,
+    ReturnLine,
+    Shipment,
+    ShipmentLine,
+)
 from orders.resources import OrderResource
 from orders.selectors import (
     DESK_RESULTS,
@@ -42,6 +55,7 @@ from shop.core.admin_perf import LIST_PER_PAGE, EstimatedCountPaginator, with_in
 from shop.core.admin_tools import (
     ActionPermissionMixin,
     ChangedFieldsOnlyFormSet,
+    ProtectedFirstMixin,
     ReadOnlyAdminMixin,
     ReadOnlyInlineMixin,
     ServiceRowAdminMixin,
@@ -68,20 +82,77 @@ SHIPPING_FIELDS = [
 ]
 
 
-def _shipment(order: Order) -> Shipment | None:
-    """The order's shipment as loaded by select_related("shipment"); None when not shipped."""
-    try:
-        return order.shipment
-    except ObjectDoesNotExist:
-        return None
-
-
-def _ship(*, order: Order, carrier: str, tracking_number: str, actor=None):
-    if not (carrier.strip() or tracking_number.strip()) and not order.can_transition(OrderStatus.SHIPPED):
+def _ship(*, order: Order, carrier, tracking_number: str, lines=None, actor=None):
+    if carrier is None and not tracking_number.strip() and not order.is_shippable:
         # A row left empty because the page said this order cannot be shipped: its status is
         # what to report, not the missing carrier the service would name first.
         raise InvalidTransition(order, OrderStatus.SHIPPED)
-    return services.order_ship(order=order, carrier=carrier, tracking_number=tracking_number, actor=actor)
+    return services.order_ship(
+        order=order, carrier=carrier or "", tracking_number=tracking_number, lines=lines, actor=actor
+    )
+
+
+def _shipped_done(order: Order, shipment: Shipment) -> str:
+    order.refresh_from_db(fields=["status"])
+    units = sum(line.quantity for line in shipment.lines.all())
+    if order.status == OrderStatus.PARTIALLY_SHIPPED:
+        return f"Order {order}: {units} unit(s) shipped; the rest is still to ship."
+    return f"Order {order} shipped ({units} unit(s) in this shipment)."
+
+
+def _returned_done(order: Order, record) -> str:
+    units = sum(line.quantity for line in record.lines.all())
+    refunded = format_money(record.refunded_amount, record.currency)
+    return f"Return #{record.pk} of order {order}: {units} unit(s) taken back, {refunded} refunded."
+
+
+def _cancel_blocked(order: Order) -> str:
+    if order.status == OrderStatus.PARTIALLY_SHIPPED:
+        return str(PartiallyShippedNotCancelled(order))
+    return _unless_it_can(OrderStatus.CANCELLED, "cancelled")(order)
+
+
+def _ship_blocked(order: Order) -> str:
+    return "" if order.is_shippable else f"{order.get_status_display()}: nothing left to ship."
+
+
+def _deliver_blocked(order: Order) -> str:
+    if order.status in IN_TRANSIT_STATUSES:
+        return ""
+    return f"{order.get_status_display()}: no shipment of this order is in transit."
+
+
+def _return_blocked(order: Order) -> str:
+    if order.is_returnable:
+        return ""
+    return f"{order.get_status_display()}: only a shipped or delivered order's units can be returned."
+
+
+def _order_form_kwargs(order: Order) -> dict:
+    return {"order": order}
+
+
+MAX_PACKING_SLIPS = 200  # slips one request prints (a page of orders is 100)
+
+# Orders that shipped something (their page lists the shipments) and that had units back.
+SHIPPED_ONCE_STATUSES = frozenset(
+    {
+        OrderStatus.PARTIALLY_SHIPPED,
+        OrderStatus.SHIPPED,
+        OrderStatus.DELIVERED,
+        OrderStatus.PARTIALLY_RETURNED,
+        OrderStatus.RETURNED,
+    }
+)
+RETURNED_STATUSES = frozenset({OrderStatus.PARTIALLY_RETURNED, OrderStatus.RETURNED})
+
+# Orders that may have a shipment in transit (the deliver screen's).
+IN_TRANSIT_STATUSES = (
+    OrderStatus.PARTIALLY_SHIPPED,
+    OrderStatus.SHIPPED,
+    OrderStatus.PARTIALLY_RETURNED,
+    OrderStatus.RETURNED,
+)
 
 
 def _unless_it_can(to_status: str, done: str):
@@ -97,7 +168,7 @@ def _unless_it_can(to_status: str, done: str):
 
 
 def _orders_with_lines(orders):
-    return orders.select_related("customer", "shipment").prefetch_related("lines")
+    return orders.select_related("customer").prefetch_related("lines", "shipments__carrier")
 
 
 # The order desk: drafts taken by staff, edits of placed orders, payments received offline.
@@ -267,11 +338,16 @@ ORDER_OPERATIONS = [
         permission="orders.ship_order",
         service=_ship,
         form=ShipOrderForm,
+        form_kwargs=_order_form_kwargs,
         per_row=True,
         queryset=_orders_with_lines,
-        blocked=_unless_it_can(OrderStatus.SHIPPED, "shipped"),
+        blocked=_ship_blocked,
         cannot="be shipped in their current status",
-        done="Order {obj} shipped.",
+        help=(
+            "The units in this shipment leave stock now. Ship part of the order by lowering the "
+            "quantities; the rest stays allocated until it ships."
+        ),
+        done=_shipped_done,
         action="mark_shipped",
         action_label="Mark selected orders shipped",
         done_many="{count} order{s} shipped.",
@@ -283,8 +359,9 @@ ORDER_OPERATIONS = [
         permission="orders.deliver_order",
         service=services.order_deliver,
         form=DeliverOrderForm,
+        form_kwargs=_order_form_kwargs,
         queryset=_orders_with_lines,
-        blocked=_unless_it_can(OrderStatus.DELIVERED, "delivered"),
+        blocked=_deliver_blocked,
         cannot="be delivered in their current status",
         done="Order {obj} delivered.",
         action="mark_delivered",
@@ -299,7 +376,7 @@ ORDER_OPERATIONS = [
         service=services.order_cancel,
         form=CancelOrderForm,
         queryset=_orders_with_lines,
-        blocked=_unless_it_can(OrderStatus.CANCELLED, "cancelled"),
+        blocked=_cancel_blocked,
         cannot="be cancelled in their current status",
         help="Its allocated stock goes back to stock, and payments captured for it are refunded in full.",
         done="Order {obj} cancelled.",
@@ -308,6 +385,23 @@ ORDER_OPERATIONS = [
         action_title="Cancel orders",
         done_many="{count} order{s} cancelled.",
         # "Cancel" beside "Cancel order" would read as the same thing.
+        back_label="Go back",
+    ),
+    StaffOperation(
+        name="return_items",
+        title="Return items",
+        permission="orders.return_order",
+        service=services.order_return,
+        form=ReturnItemsForm,
+        form_kwargs=_order_form_kwargs,
+        queryset=_orders_with_lines,
+        blocked=_return_blocked,
+        cannot="take returns in their current status",
+        help=(
+            "Units ticked back on the shelf go back on hand (stock ledger: customer return); the "
+            "others are written off. A refund goes to the order's captured payments, oldest first."
+        ),
+        done=_returned_done,
         back_label="Go back",
     ),
     StaffOperation(
@@ -336,7 +430,15 @@ class OrderLineInline(ReadOnlyInlineMixin, admin.TabularInline):
     """Lines as charged: name, SKU and price were copied when the order was placed."""
 
     model = OrderLine
-    fields = ["product_name", "sku", "unit_price_display", "quantity", "line_total_display"]
+    fields = [
+        "product_name",
+        "sku",
+        "unit_price_display",
+        "quantity",
+        "quantity_shipped",
+        "quantity_returned",
+        "line_total_display",
+    ]
     readonly_fields = fields
 
     def get_queryset(self, request):
@@ -351,7 +453,7 @@ class OrderLineInline(ReadOnlyInlineMixin, admin.TabularInline):
         return format_money(obj.line_total, obj.order.currency)
 
 
-class ShipmentInline(admin.StackedInline):
+class ShipmentInline(admin.TabularInline):
     """Carrier and tracking number can be corrected; shipping and delivery go through services."""
 
     model = Shipment
@@ -360,7 +462,6 @@ class ShipmentInline(admin.StackedInline):
     readonly_fields = ["status", "shipped_at", "delivered_at"]
     can_delete = False
     extra = 0
-    max_num = 1
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -440,7 +541,7 @@ class OrderAdmin(StaffOperationsMixin, ExportMixin, admin.ModelAdmin):
         "tracking_number",
         "payment_method_label",
     ]
-    list_select_related = ["customer", "shipment"]
+    list_select_related = ["customer"]
     # No currency filter: the store has one currency, and the filter's DISTINCT reads every order.
     list_filter = ["status"]
     date_hierarchy = "created_at"
@@ -458,7 +559,8 @@ class OrderAdmin(StaffOperationsMixin, ExportMixin, admin.ModelAdmin):
     paginator = EstimatedCountPaginator
     fieldsets = [
         (None, {"fields": ["number", "customer_link", "status", "created_at", "paid_at", "cancelled_at"]}),
-        ("Shipment", {"fields": ["carrier", "tracking_number", "shipped_at", "delivered_at"]}),
+        ("Shipments", {"fields": ["shipments_summary"]}),
+        ("Returns", {"fields": ["returns_summary"]}),
         ("Ships to", {"fields": ["shipping_address", "shipping_phone"]}),
         ("Amounts", {"fields": ["subtotal_display", "shipping_cost_display", "total_display"]}),
         ("Paid with", {"fields": ["payment_method_label"]}),
@@ -468,10 +570,8 @@ class OrderAdmin(StaffOperationsMixin, ExportMixin, admin.ModelAdmin):
         "started_at",
         "customer_link",
         "customer_name",
-        "carrier",
-        "tracking_number",
-        "shipped_at",
-        "delivered_at",
+        "shipments_summary",
+        "returns_summary",
         "status",
         "created_at",
         "paid_at",
@@ -485,12 +585,19 @@ class OrderAdmin(StaffOperationsMixin, ExportMixin, admin.ModelAdmin):
     ]
     inlines = [OrderLineInline, ShipmentInline, PaymentInline, OrderEventInline]
     operations = ORDER_OPERATIONS
+    actions = ["print_packing_slips"]
     export_resource_classes = [OrderResource]
     # The order list's own template (its shortcut and the Export button), not import-export's.
     import_export_change_list_template = "admin/orders/order/change_list.html"
 
     def get_queryset(self, request):
-        return with_indexed_dates(super().get_queryset(request).select_related("customer", "shipment"))
+        # The list's tracking column: the latest shipment's number, read in the list's own
+        # statement (one indexed lookup per row shown), not a query per row.
+        latest = Shipment.objects.filter(order=OuterRef("pk")).order_by("-shipped_at", "-id")
+        queryset = super().get_queryset(request).select_related("customer")
+        return with_indexed_dates(
+            queryset.annotate(latest_tracking=Subquery(latest.values("tracking_number")[:1]))
+        )
 
     def get_paginator(self, request, queryset, per_page, orphans=0, allow_empty_first_page=True):
         # The rows a list page shows, without the columns it does not show. Bulk actions and
@@ -508,7 +615,9 @@ class OrderAdmin(StaffOperationsMixin, ExportMixin, admin.ModelAdmin):
         fieldsets = []
         for name, options in super().get_fieldsets(request, obj):
             fields = list(options["fields"])
-            if name == "Shipment" and (obj is None or _shipment(obj) is None):
+            if name == "Shipments" and (obj is None or obj.status not in SHIPPED_ONCE_STATUSES):
+                continue
+            if name == "Returns" and (obj is None or obj.status not in RETURNED_STATUSES):
                 continue
             if obj is not None and obj.is_draft:
                 # A draft ships nowhere and is paid with nothing yet: both are chosen when it is
@@ -733,6 +842,19 @@ class OrderAdmin(StaffOperationsMixin, ExportMixin, admin.ModelAdmin):
         # so there is nothing to write, and a full save could undo a concurrent status change.
         save_changed_fields(obj, form)
 
+    @admin.action(permissions=["view"], description="Print packing slips for the selected orders")
+    def print_packing_slips(self, request, queryset):
+        count = queryset.count()
+        if count > MAX_PACKING_SLIPS:
+            self.message_user(
+                request,
+                f"{count:,} orders selected: print at most {MAX_PACKING_SLIPS} packing slips at a time.",
+                messages.ERROR,
+            )
+            return None
+        back = reverse(f"{self.admin_site.name}:orders_order_changelist")
+        return packing_slips_page(request, packing.order_slips(queryset.select_related("customer")), back)
+
     @admin.display(description="started at")
     def started_at(self, obj):
         return display_for_value(obj.created_at, self.get_empty_value_display())
@@ -745,21 +867,15 @@ class OrderAdmin(StaffOperationsMixin, ExportMixin, admin.ModelAdmin):
     def customer_link(self, obj):
         return change_link(Customer, obj.customer_id, obj.customer)
 
-    @admin.display(description="carrier")
-    def carrier(self, obj):
-        shipment = _shipment(obj)
-        return shipment.carrier if shipment else None
+    @admin.display(description="shipments")
+    def shipments_summary(self, obj):
+        shipments = obj.shipments.select_related("carrier").prefetch_related("lines__order_line")
+        return render_to_string("admin/orders/order/shipments_summary.html", {"shipments": shipments})
 
-    @admin.display(description="shipped at")
-    def shipped_at(self, obj):
-        shipment = _shipment(obj)
-        # Readonly callables are shown as str(); format them like the admin formats fields.
-        return display_for_value(shipment.shipped_at if shipment else None, self.get_empty_value_display())
-
-    @admin.display(description="delivered at")
-    def delivered_at(self, obj):
-        shipment = _shipment(obj)
-        return display_for_value(shipment.delivered_at if shipment else None, self.get_empty_value_display())
+    @admin.display(description="returns")
+    def returns_summary(self, obj):
+        returns = obj.returns.prefetch_related("lines__order_line")
+        return render_to_string("admin/orders/order/returns_summary.html", {"returns": returns})
 
     @admin.display(description="total", ordering="total")
     def total_display(self, obj):
@@ -773,10 +889,10 @@ class OrderAdmin(StaffOperationsMixin, ExportMixin, admin.ModelAdmin):
     def shipping_cost_display(self, obj):
         return format_money(obj.shipping_cost, obj.currency)
 
-    @admin.display(description="tracking number", ordering="shipment__tracking_number")
+    @admin.display(description="tracking number")
     def tracking_number(self, obj):
-        shipment = _shipment(obj)
-        return shipment.tracking_number if shipment else None
+        # The latest shipment's (annotated by get_queryset); the order's page lists them all.
+        return getattr(obj, "latest_tracking", None) or None
 
     @admin.display(description="address")
     def shipping_address(self, obj):
@@ -826,23 +942,161 @@ class OrderLineAdmin(ActionPermissionMixin, ReadOnlyAdminMixin, admin.ModelAdmin
         return format_money(obj.line_total, obj.order.currency)
 
 
+class ShipmentLineInline(ReadOnlyInlineMixin, admin.TabularInline):
+    model = ShipmentLine
+    fields = ["sku", "product_name", "quantity"]
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("order_line")
+
+    @admin.display(description="SKU")
+    def sku(self, obj):
+        return obj.order_line.sku
+
+    @admin.display(description="item")
+    def product_name(self, obj):
+        return obj.order_line.product_name
+
+
 @admin.register(Shipment)
 class ShipmentAdmin(ServiceRowAdminMixin, ActionPermissionMixin, admin.ModelAdmin):
     """Shipments are created and delivered by the order services; carrier and tracking can be fixed."""
 
-    list_display = ["tracking_number", "carrier", "order_link", "customer_name", "status", "shipped_at"]
-    list_select_related = ["order__customer"]
+    list_display = ["tracking_link", "carrier", "order_link", "customer_name", "status", "shipped_at"]
+    list_select_related = ["order__customer", "carrier"]
     list_filter = ["status", "carrier"]
     search_fields = ["tracking_number", "order__number", "order__customer__email"]
     date_hierarchy = "shipped_at"
     ordering = ["-shipped_at", "-id"]
     show_full_result_count = False
     paginator = EstimatedCountPaginator
-    fields = ["order", "carrier", "tracking_number", "status", "shipped_at", "delivered_at"]
-    readonly_fields = ["order", "status", "shipped_at", "delivered_at"]
+    fields = ["order", "carrier", "tracking_number", "status", "shipped_at", "delivered_at", "packing_slip"]
+    readonly_fields = ["order", "status", "shipped_at", "delivered_at", "packing_slip"]
+    inlines = [ShipmentLineInline]
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("order__customer")
+        return super().get_queryset(request).select_related("order__customer", "carrier")
+
+    def get_urls(self):
+        slip = path(
+            "<path:object_id>/packing-slip/",
+            self.admin_site.admin_view(self.packing_slip_view),
+            name="orders_shipment_packing_slip",
+        )
+        return [slip, *super().get_urls()]
+
+    def packing_slip_view(self, request, object_id):
+        object_id = unquote(object_id)
+        shipment = (
+            self.get_object(request, object_id) if object_id.isdigit() and len(object_id) < 19 else None
+        )
+        if shipment is None:
+            raise Http404("No such shipment.")
+        if not self.has_view_permission(request, shipment):
+            raise PermissionDenied
+        back = reverse(f"{self.admin_site.name}:orders_order_change", args=[shipment.order_id])
+        return packing_slips_page(request, [packing.shipment_slip(shipment)], back)
+
+    @admin.display(description="packing slip")
+    def packing_slip(self, obj):
+        url = reverse(f"{self.admin_site.name}:orders_shipment_packing_slip", args=[obj.pk])
+        return format_html('<a href="{}" target="_blank">Print the packing slip</a>', url)
+
+    @admin.display(description="tracking number", ordering="tracking_number")
+    def tracking_link(self, obj):
+        link = obj.tracking_link
+        if link:
+            return format_html(
+                '<a href="{}" rel="noopener noreferrer" target="_blank">{}</a>', link, obj.tracking_number
+            )
+        return obj.tracking_number or "—"
+
+    @admin.display(description="order", ordering="order__number")
+    def order_link(self, obj):
+        return change_link(Order, obj.order_id, obj.order)
+
+    @admin.display(description="customer", ordering="order__customer__last_name")
+    def customer_name(self, obj):
+        return obj.order.customer.full_name
+
+
+def packing_slips_page(request, slips, back_url: str) -> TemplateResponse:
+    """The printable page of packing slips (no admin frame: it is what goes on paper)."""
+    return TemplateResponse(
+        request,
+        "orders/packing_slip.html",
+        {"slips": slips, "back_url": back_url, **packing.store_context()},
+    )
+
+
+@admin.register(Carrier)
+class CarrierAdmin(ActionPermissionMixin, ProtectedFirstMixin, admin.ModelAdmin):
+    """The carriers offered when shipping, kept by the store manager. One with shipments is
+    deactivated rather than deleted (the shipments keep it)."""
+
+    list_display = ["name", "code", "tracked", "active", "tracking_url"]
+    list_filter = ["active", "tracked"]
+    search_fields = ["name", "code"]
+    ordering = ["name"]
+    fields = ["name", "code", "tracking_url", "tracked", "active"]
+
+    def get_readonly_fields(self, request, obj=None):
+        # The code is the key shipments refer to: chosen once.
+        return ["code"] if obj is not None else []
+
+
+class ReturnLineInline(ReadOnlyInlineMixin, admin.TabularInline):
+    model = ReturnLine
+    fields = ["sku", "product_name", "quantity", "restocked"]
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("order_line")
+
+    @admin.display(description="SKU")
+    def sku(self, obj):
+        return obj.order_line.sku
+
+    @admin.display(description="item")
+    def product_name(self, obj):
+        return obj.order_line.product_name
+
+
+@admin.register(Return)
+class ReturnAdmin(ActionPermissionMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Returns are taken by orders.services.order_return ("Return items" on the order's page)."""
+
+    list_display = ["__str__", "order_link", "customer_name", "created_at", "refund_display", "reason"]
+    list_select_related = ["order__customer"]
+    list_filter = ["refund_requested", "refund_shipping"]
+    search_fields = ["order__number", "reason"]
+    date_hierarchy = "created_at"
+    ordering = ["-created_at", "-id"]
+    show_full_result_count = False
+    paginator = EstimatedCountPaginator
+    fields = [
+        "order",
+        "created_at",
+        "actor_name",
+        "refund_requested",
+        "refund_shipping",
+        "refund_display",
+        "reason",
+    ]
+    readonly_fields = ["actor_name", "refund_display"]
+    inlines = [ReturnLineInline]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("order__customer", "actor")
+
+    @admin.display(description="refunded", ordering="refunded_amount")
+    def refund_display(self, obj):
+        return format_money(obj.refunded_amount, obj.currency)
+
+    @admin.display(description="by")
+    def actor_name(self, obj):
+        return obj.actor.get_username() if obj.actor else "system"
 
     @admin.display(description="order", ordering="order__number")
     def order_link(self, obj):

@@ -5,13 +5,14 @@ from decimal import Decimal
 
 from django import forms
 from django.core.exceptions import ValidationError
-from django.db.models import Q
+from django.db.models import F, Q
+from django.utils import timezone
 from django.utils.functional import cached_property
 
 from catalog.models import Product
 from customers.admin import ADDRESS_FIELDS, CustomerForm
 from customers.models import Address, Customer
-from orders.models import Order, Shipment
+from orders.models import Carrier, Order, OrderLine, Return, Shipment
 from orders.services import shipping_cost_for
 from payments.models import Payment, PaymentMethod
 from shop.core.form_fields import AmountField, QuantityField
@@ -19,46 +20,167 @@ from shop.core.money import quantize
 from shop.core.validators import MAX_QUANTITY, normalize_sku, reject_card_number
 from shop.core.widgets import FastSelect
 
-CARRIERS = ["UPS", "USPS", "FedEx", "DHL"]
-OTHER_CARRIER = "Other"
 REASON_MAX_LENGTH = 500  # what the stock ledger keeps of a cancelled order's reason
 
 
+def _line_label(line: OrderLine) -> str:
+    return f"{line.sku} {line.product_name}"
+
+
 class ShipOrderForm(forms.Form):
-    carrier = forms.ChoiceField(
-        choices=[("", "---------"), *((c, c) for c in CARRIERS), (OTHER_CARRIER, "Other")],
+    """The shipping screen: a carrier, its tracking number, and on one order's page how many of
+    each line go in this parcel (default: all that remain). On a selection, whole orders ship."""
+
+    carrier = forms.ModelChoiceField(
+        queryset=Carrier.objects.filter(active=True),
         required=False,
-    )
-    other_carrier = forms.CharField(
-        max_length=Shipment._meta.get_field("carrier").max_length,
-        required=False,
-        help_text="With “Other”: the carrier's name.",
+        help_text="Carriers and their tracking links are kept by the store manager.",
     )
     tracking_number = forms.CharField(
-        max_length=Shipment._meta.get_field("tracking_number").max_length, required=False
+        max_length=Shipment._meta.get_field("tracking_number").max_length,
+        required=False,
+        help_text="Not needed for an untracked carrier.",
     )
 
-    def clean(self):
-        cleaned_data = super().clean()
-        carrier = cleaned_data.get("carrier", "")
-        other = (cleaned_data.get("other_carrier") or "").strip()
-        if other and carrier not in ("", OTHER_CARRIER):
-            self.add_error("other_carrier", f"Choose “Other” rather than {carrier} to name another carrier.")
-        cleaned_data["carrier_name"] = other or carrier
-        return cleaned_data
+    def __init__(self, *args, order: Order | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.order = order
+        self.line_fields: list[tuple[str, OrderLine]] = []
+        if order is None:
+            return
+        lines = order.lines.filter(quantity__gt=F("quantity_shipped")).select_related("product__stock")
+        for line in lines.order_by("pk"):
+            name = f"line_{line.pk}"
+            stock = getattr(line.product, "stock", None)
+            on_hand = f", {stock.on_hand:,} on the shelf" if stock is not None else ""
+            self.fields[name] = QuantityField(
+                min_value=0,
+                max_value=line.quantity_to_ship,
+                required=False,
+                initial=line.quantity_to_ship,
+                label=_line_label(line),
+                what=f"The quantity of {line.sku}",
+                help_text=(
+                    f"Ordered {line.quantity:,}, shipped {line.quantity_shipped:,}, "
+                    f"{line.quantity_to_ship:,} to ship{on_hand}."
+                ),
+                widget=forms.NumberInput(attrs={"min": 0, "max": line.quantity_to_ship, "step": 1}),
+            )
+            self.line_fields.append((name, line))
 
     def service_kwargs(self) -> dict:
-        return {
-            "carrier": self.cleaned_data["carrier_name"],
+        kwargs = {
+            "carrier": self.cleaned_data["carrier"],
             "tracking_number": self.cleaned_data["tracking_number"],
         }
+        if self.order is not None:
+            kwargs["lines"] = [(line, self.cleaned_data.get(name) or 0) for name, line in self.line_fields]
+        return kwargs
 
 
 class DeliverOrderForm(forms.Form):
-    """Nothing to ask: the page confirms which orders arrived."""
+    """On one order's page: which shipment arrived (or all in transit) and when (default now).
+    On a selection, nothing to ask: every shipment in transit arrived now."""
+
+    def __init__(self, *args, order: Order | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.order = order
+        if order is None:
+            return
+        in_transit = order.shipments.filter(status=Shipment.Status.IN_TRANSIT).select_related("carrier")
+        self.fields["shipment"] = forms.ModelChoiceField(
+            queryset=in_transit.order_by("shipped_at", "pk"),
+            required=False,
+            empty_label="Every shipment in transit",
+        )
+        self.fields["shipment"].label_from_instance = lambda s: (
+            f"{s.carrier.name} {s.tracking_number}".strip()
+            + f", shipped {timezone.localtime(s.shipped_at):%Y-%m-%d %H:%M}"
+        )
+        self.fields["delivered_at"] = forms.DateTimeField(
+            label="Delivered at",
+            required=False,
+            widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+            help_text="Empty: now. Not in the future, not before the shipment left.",
+        )
 
     def service_kwargs(self) -> dict:
-        return {}
+        if self.order is None:
+            return {}
+        return {
+            "shipment": self.cleaned_data.get("shipment"),
+            "delivered_at": self.cleaned_data.get("delivered_at"),
+        }
+
+
+class ReturnItemsForm(forms.Form):
+    """Units the customer sent back: how many of each line, whether they go back on the shelf,
+    whether to refund them (and the shipping charge), and why."""
+
+    refund = forms.BooleanField(
+        label="Refund the returned items",
+        required=False,
+        initial=True,
+        help_text="Unit price × quantity, through the order's captured payments.",
+    )
+    refund_shipping = forms.BooleanField(label="Also refund the shipping charge", required=False)
+    reason = forms.CharField(
+        max_length=Return._meta.get_field("reason").max_length,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+        help_text="Shown on the return, the order's timeline and the stock ledger.",
+    )
+
+    def __init__(self, *args, order: Order | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.order = order
+        self.line_fields: list[tuple[str, str, OrderLine]] = []
+        if order is None:
+            return
+        fields = {}
+        for line in order.lines.filter(quantity_shipped__gt=F("quantity_returned")).order_by("pk"):
+            name, restock = f"line_{line.pk}", f"restock_{line.pk}"
+            fields[name] = QuantityField(
+                min_value=0,
+                max_value=line.quantity_returnable,
+                required=False,
+                initial=0,
+                label=_line_label(line),
+                what=f"The quantity of {line.sku}",
+                help_text=(
+                    f"Shipped {line.quantity_shipped:,}, returned so far {line.quantity_returned:,}: "
+                    f"up to {line.quantity_returnable:,} can come back."
+                ),
+                widget=forms.NumberInput(attrs={"min": 0, "max": line.quantity_returnable, "step": 1}),
+            )
+            fields[restock] = forms.BooleanField(
+                label=f"{line.sku} back on the shelf",
+                required=False,
+                initial=True,
+                help_text="Unticked: written off (damaged), stock unchanged.",
+            )
+            self.line_fields.append((name, restock, line))
+        self.fields = {**fields, **self.fields}
+
+    def clean(self):
+        cleaned_data = super().clean()
+        nothing = not any(cleaned_data.get(name) for name, _, _ in self.line_fields)
+        if self.order is not None and nothing and not self.errors:
+            raise ValidationError("Enter how many units of at least one line came back.")
+        return cleaned_data
+
+    def service_kwargs(self) -> dict:
+        lines = [
+            (line, self.cleaned_data.get(name) or 0, bool(self.cleaned_data.get(restock)))
+            for name, restock, line in self.line_fields
+            if self.cleaned_data.get(name)
+        ]
+        return {
+            "lines": lines,
+            "refund": self.cleaned_data["refund"],
+            "refund_shipping": self.cleaned_data["refund_shipping"],
+            "reason": self.cleaned_data["reason"],
+        }
 
 
 class CancelOrderForm(forms.Form):

@@ -285,10 +285,15 @@ class Carrier(models.Model):
         ordering = ["name"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(tracking_url="") | Q(tracking_url__contains="{tracking_number}"),
+                condition=Q(tracking_url="")
+                | (
+                    Q(tracking_url__contains="{tracking_number}")
+                    & (Q(tracking_url__startswith="https://") | Q(tracking_url__startswith="http://"))
+                ),
                 name="carrier_tracking_url_has_placeholder",
                 violation_error_message=(
-                    "The tracking link pattern needs {tracking_number} where the number goes."
+                    "The tracking link pattern is a web address (https://…) with {tracking_number} "
+                    "where the number goes."
                 ),
             ),
         ]
@@ -298,7 +303,7 @@ class Carrier(models.Model):
 
     def tracking_link(self, tracking_number: str) -> str:
         """The carrier's page for this tracking number ("" without a pattern or a number)."""
-        if not self.tracking_url or not tracking_number:
+        if not self.tracking_url.startswith(("https://", "http://")) or not tracking_number:
             return ""
         return self.tracking_url.replace("{tracking_number}", quote(tracking_number, safe=""))
 

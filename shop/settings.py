@@ -240,6 +240,17 @@ PHONENUMBER_DEFAULT_FORMAT = "NATIONAL"
 
 # The store's currency: prices, orders and payments carry it beside every amount.
 SHOP_CURRENCY = _env("str", "SHOP_CURRENCY", "USD")
+# Who sends the parcels: the head of every packing slip (the address's lines separated by "\n"
+# or ";" in the environment).
+SHOP_STORE_NAME = _env("str", "SHOP_STORE_NAME", "Shop")
+SHOP_STORE_ADDRESS = [
+    line.strip()
+    for line in _env("str", "SHOP_STORE_ADDRESS", "1 Warehouse Way;Springfield, IL 62701;United States")
+    .replace("\\n", ";")
+    .replace("\n", ";")
+    .split(";")
+    if line.strip()
+]
 # How often a service retries a transaction that lost a deadlock or serialization race.
 SHOP_TRANSACTION_RETRIES = _env("int", "SHOP_TRANSACTION_RETRIES", 5)
 

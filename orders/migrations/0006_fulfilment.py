@@ -282,10 +282,22 @@ class Migration(migrations.Migration):
             model_name="carrier",
             constraint=models.CheckConstraint(
                 condition=models.Q(
-                    ("tracking_url", ""), ("tracking_url__contains", "{tracking_number}"), _connector="OR"
+                    ("tracking_url", ""),
+                    models.Q(
+                        ("tracking_url__contains", "{tracking_number}"),
+                        models.Q(
+                            ("tracking_url__startswith", "https://"),
+                            ("tracking_url__startswith", "http://"),
+                            _connector="OR",
+                        ),
+                    ),
+                    _connector="OR",
                 ),
                 name="carrier_tracking_url_has_placeholder",
-                violation_error_message="The tracking link pattern needs {tracking_number} where the number goes.",
+                violation_error_message=(
+                    "The tracking link pattern is a web address (https://…) with {tracking_number} "
+                    "where the number goes."
+                ),
             ),
         ),
         migrations.AddField(

@@ -138,7 +138,7 @@ def test_order_page_corrects_the_tracking_number_but_never_the_status_or_totals(
     ShipmentFactory(order=order, tracking_number="1ZTYPO")
     url = admin_url(Order, "change", order.pk)
     data = form_data(admin_client.get(url))
-    data.update({"status": "cancelled", "total": "0.00", "shipment-0-tracking_number": "1ZFIXED"})
+    data.update({"status": "cancelled", "total": "0.00", "shipments-0-tracking_number": "1ZFIXED"})
 
     response = admin_client.post(url, data)
 
