@@ -3,6 +3,8 @@
 Only what the measured URLs need is declared (the same search fields and filters as ours, so a
 search or a filter does the same job); everything else is Django's default: full counts, no
 select_related, a <select> of every row for each foreign key on a change form, no inlines.
+An order has several shipments: `shipment__tracking_number` searches all of them, and Django adds
+the DISTINCT that a search across a many-valued relation needs.
 """
 
 from django.contrib import admin
@@ -10,7 +12,7 @@ from django.contrib.admin import AdminSite
 
 from catalog.models import Product, Stock
 from customers.models import Customer
-from orders.models import Order, OrderLine, Shipment
+from orders.models import Carrier, Order, OrderLine, Shipment, ShipmentLine
 
 baseline_site = AdminSite(name="baseline")
 
@@ -53,4 +55,4 @@ class CustomerAdmin(admin.ModelAdmin):
 baseline_site.register(Order, OrderAdmin)
 baseline_site.register(Product, ProductAdmin)
 baseline_site.register(Customer, CustomerAdmin)
-baseline_site.register([Stock, OrderLine, Shipment])
+baseline_site.register([Stock, OrderLine, Carrier, Shipment, ShipmentLine])

@@ -11,8 +11,8 @@ from django.db import DatabaseError
 
 from catalog.models import Product, Stock, StockMovement
 from customers.models import Address, Customer
-from orders.models import Order, OrderEvent, OrderLine, Shipment
-from orders.services import order_cancel, order_place, order_ship
+from orders.models import Carrier, Order, OrderEvent, OrderLine, Return, ReturnLine, Shipment, ShipmentLine
+from orders.services import order_cancel, order_deliver, order_place, order_return, order_ship
 from payments.models import Payment, PaymentMethod
 from payments.services import payment_capture
 from shop.backoffice.integrity import find_violations
@@ -31,7 +31,11 @@ def store_state():
             StockMovement,
             Order,
             OrderLine,
+            Carrier,
             Shipment,
+            ShipmentLine,
+            Return,
+            ReturnLine,
             OrderEvent,
             Payment,
             PaymentMethod,
@@ -170,6 +174,37 @@ def test_fault_in_order_ship_leaves_nothing_behind(shop_setup):
 
 
 @pytest.mark.django_db(transaction=True)
+def test_fault_in_a_partial_shipment_leaves_nothing_behind(shop_setup):
+    customer, product = shop_setup
+    other = Product.objects.filter(stock__on_hand__gte=5, is_active=True).exclude(pk=product.pk).first()
+    order = order_place(customer=customer, lines=[(product, 2), (other, 1)])
+    payment_capture(order=order)
+    first = order.lines.get(product=product)
+    order_ship(order=order, carrier="UPS", tracking_number="1ZPART1", lines=[(first, 1)])
+    before = store_state()
+    # The stock and the shipment row are written before its lines fail.
+    with mock.patch.object(ShipmentLine.objects, "bulk_create", _fail), pytest.raises(DatabaseError):
+        order_ship(order=order, carrier="DHL", tracking_number="JD2", lines=[(first, 1)])
+    assert store_state() == before
+    assert find_violations() == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_fault_in_order_return_leaves_nothing_behind(shop_setup):
+    customer, product = shop_setup
+    order = order_place(customer=customer, lines=[(product, 2)])
+    payment_capture(order=order)
+    order_ship(order=order, carrier="UPS", tracking_number="1ZRET")
+    order_deliver(order=order)
+    before = store_state()
+    # The units are back on hand and the return written before the refund fails.
+    with mock.patch("payments.services.payment_refund", _fail), pytest.raises(DatabaseError):
+        order_return(order=order, lines=[(order.lines.get(), 1)], reason="fault")
+    assert store_state() == before
+    assert find_violations() == []
+
+
+@pytest.mark.django_db(transaction=True)
 def test_fault_in_order_cancel_leaves_nothing_behind(shop_setup):
     customer, product = shop_setup
     order = order_place(customer=customer, lines=[(product, 2)])
@@ -191,6 +226,8 @@ def test_dumpdata_into_a_fresh_database_and_back_gives_identical_data(shop_setup
     order = order_place(customer=customer, lines=[(product, 1)])
     payment_capture(order=order)
     order_ship(order=order, carrier="USPS", tracking_number="9400")
+    order_deliver(order=order)
+    order_return(order=order, lines=[(order.lines.get(), 1)], restock=False, reason="damaged")
     path = tmp_path / "store.json"
     call_command("dumpdata", *STORE_APPS, output=str(path), verbosity=0)
     before = store_state()

@@ -5,6 +5,7 @@ import json
 from typing import Annotated
 
 from django.db import IntegrityError, transaction
+from django.db.models import Prefetch
 from django.http import HttpResponse
 from ninja import Header, Router
 from ninja.responses import NinjaJSONEncoder
@@ -13,7 +14,7 @@ from pydantic import ValidationError
 from catalog.models import Product
 from customers.models import Address, Customer
 from orders import services as order_services
-from orders.models import Order
+from orders.models import Order, OrderLine, Shipment, ShipmentLine
 from payments.models import PaymentMethod
 from shop.api import keys, schemas
 from shop.api.common import WRITE_ERRORS, money
@@ -27,21 +28,13 @@ router = Router(tags=["orders"], auth=keys.WRITE_ORDERS)
 
 MAX_ID = 2**63 - 1
 REPLAY_HEADER = "Idempotent-Replayed"
-TRACKING_URLS = {
-    "ups": "https://www.ups.com/track?tracknum={}",
-    "fedex": "https://www.fedex.com/fedextrack/?trknbr={}",
-    "usps": "https://tools.usps.com/go/TrackConfirmAction?tLabels={}",
-    "dhl": "https://www.dhl.com/en/express/tracking.html?AWB={}",
-}
-
-
-def tracking_url(carrier: str, number: str) -> str | None:
-    template = TRACKING_URLS.get(carrier.strip().lower())
-    return template.format(number) if template else None
 
 
 def order_out(order: Order) -> dict:
-    shipment = getattr(order, "shipment", None) if hasattr(order, "shipment") else None
+    """The order as the storefront sees it; `order` comes from `order_queryset()` (its lines,
+    shipments with their carriers and lines, and payments prefetched: no query per shipment)."""
+    lines = sorted(order.lines.all(), key=lambda line: line.pk)
+    sku_of = {line.pk: line.sku for line in lines}
     return {
         "number": order.number,
         "status": order.status,
@@ -56,21 +49,29 @@ def order_out(order: Order) -> dict:
                 "sku": line.sku,
                 "name": line.product_name,
                 "quantity": line.quantity,
+                "quantity_shipped": line.quantity_shipped,
+                "quantity_returned": line.quantity_returned,
                 "unit_price": money(line.unit_price),
                 "line_total": money(line.line_total),
             }
-            for line in order.lines.order_by("pk")
+            for line in lines
         ],
-        "shipment": None
-        if shipment is None
-        else {
-            "carrier": shipment.carrier,
-            "tracking_number": shipment.tracking_number,
-            "tracking_url": tracking_url(shipment.carrier, shipment.tracking_number),
-            "status": shipment.status,
-            "shipped_at": shipment.shipped_at,
-            "delivered_at": shipment.delivered_at,
-        },
+        # Oldest first: the order they left in.
+        "shipments": [
+            {
+                "carrier": shipment.carrier.name,
+                "tracking_number": shipment.tracking_number,
+                "tracking_url": shipment.tracking_link or None,
+                "status": shipment.status,
+                "shipped_at": shipment.shipped_at,
+                "delivered_at": shipment.delivered_at,
+                "lines": [
+                    {"sku": sku_of[item.order_line_id], "quantity": item.quantity}
+                    for item in shipment.lines.all()
+                ],
+            }
+            for shipment in order.shipments.all()
+        ],
         # How an order was paid is not the storefront's business: amounts and states only.
         "payments": [
             {
@@ -85,13 +86,21 @@ def order_out(order: Order) -> dict:
     }
 
 
-def get_order(number: str) -> Order:
-    order = (
-        Order.objects.select_related("shipment")
-        .filter(number=number.strip().upper()[:32])
-        .exclude(status="draft")
-        .first()
+def order_queryset():
+    """Orders with what `order_out` shows, in a fixed number of queries however many shipments."""
+    return Order.objects.prefetch_related(
+        Prefetch("lines", queryset=OrderLine.objects.order_by("pk")),
+        Prefetch(
+            "shipments",
+            queryset=Shipment.objects.select_related("carrier")
+            .order_by("shipped_at", "pk")
+            .prefetch_related(Prefetch("lines", queryset=ShipmentLine.objects.order_by("order_line_id"))),
+        ),
     )
+
+
+def get_order(number: str) -> Order:
+    order = order_queryset().filter(number=number.strip().upper()[:32]).exclude(status="draft").first()
     if order is None:
         raise ApiProblem(404, "order_not_found", f"There is no order {number[:40]}.")
     return order
@@ -148,7 +157,7 @@ def _place_once(*, api_key, key: str, request_hash: str, payload) -> tuple[int, 
         order = order_services.order_place(
             customer=customer, lines=lines, shipping_address=address, payment_method=method
         )
-        placed = Order.objects.select_related("shipment").get(pk=order.pk)
+        placed = order_queryset().get(pk=order.pk)
         # Encoded as every other response is (ninja's encoder), so a replay matches a GET.
         status, body = 201, schemas.Order.model_validate(order_out(placed)).model_dump()
     except ApiProblem as problem:
@@ -223,7 +232,10 @@ def place_order(
         429: schemas.Problem,
     },
     summary="Get an order",
-    description="Status, lines, shipment with a tracking link, payments (amounts only).",
+    description=(
+        "Status, lines with what was shipped and returned of each, the shipments (carrier, "
+        "tracking link, status, lines), payments (amounts only)."
+    ),
 )
 def read_order(request, number: str):
     return order_out(get_order(number))

@@ -8,9 +8,14 @@ from django_countries import countries
 from ninja import Schema
 from pydantic import ConfigDict, Field, StringConstraints, model_validator
 
+from orders.models import PLACED_STATUSES
 from shop.core.validators import MAX_QUANTITY
 
 Money = Annotated[str, Field(pattern=r"^\d+\.\d{2}$", examples=["19.99"])]
+# What an order's status may be through the API (drafts are not shown).
+OrderStatusText = Annotated[
+    str, Field(examples=["placed", "partially_shipped"], description="One of: " + ", ".join(PLACED_STATUSES))
+]
 Text100 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 
 
@@ -171,17 +176,25 @@ class OrderLine(Schema):
     sku: str
     name: str
     quantity: int
+    quantity_shipped: int = Field(description="Units of the line shipped so far.")
+    quantity_returned: int = Field(description="Shipped units that came back.")
     unit_price: Money
     line_total: Money
 
 
+class ShipmentLine(Schema):
+    sku: str
+    quantity: int
+
+
 class Shipment(Schema):
-    carrier: str
-    tracking_number: str
+    carrier: str = Field(examples=["UPS"])
+    tracking_number: str = Field(description="Empty for an untracked carrier.")
     tracking_url: str | None
-    status: str
+    status: str = Field(examples=["in_transit", "delivered"])
     shipped_at: datetime
     delivered_at: datetime | None
+    lines: list[ShipmentLine]
 
 
 class Payment(Schema):
@@ -194,7 +207,7 @@ class Payment(Schema):
 
 class Order(Schema):
     number: str = Field(examples=["SO-000123"])
-    status: str = Field(examples=["placed"])
+    status: OrderStatusText
     customer_id: int
     currency: str
     subtotal: Money
@@ -202,13 +215,13 @@ class Order(Schema):
     total: Money
     placed_at: datetime
     lines: list[OrderLine]
-    shipment: Shipment | None
+    shipments: list[Shipment]
     payments: list[Payment]
 
 
 class OrderSummary(Schema):
     number: str
-    status: str
+    status: OrderStatusText
     currency: str
     total: Money
     placed_at: datetime

@@ -12,7 +12,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.formats import date_format, number_format
 
 from catalog.models import Product
-from orders.models import Order, OrderStatus
+from orders.models import SHIPPABLE_STATUSES, Order
 from shop.backoffice import dashboard
 from shop.backoffice.charts import BarChart, bar_chart
 from shop.core.money import format_money
@@ -76,8 +76,8 @@ class ShopAdminSite(admin.AdminSite):
                     key="awaiting_shipment",
                     label="Awaiting shipment",
                     value=str(awaiting),
-                    note="paid, not yet shipped",
-                    url=self._changelist_url(Order, {"status__exact": OrderStatus.PAID}),
+                    note="paid, not yet shipped or shipped in part",
+                    url=self._changelist_url(Order, {"status__in": ",".join(SHIPPABLE_STATUSES)}),
                     alert=awaiting > 0,
                 )
             )

@@ -9,7 +9,8 @@ Definitions, shown to staff beside the figures:
 - Revenue: the sum of those orders' totals (goods and shipping) in the store currency,
   `settings.SHOP_CURRENCY`. A cancelled order is refunded in full, so it is left out; partial
   refunds on orders that go ahead are not deducted.
-- Awaiting shipment: paid orders not yet shipped (`Order.objects.awaiting_shipment()`).
+- Awaiting shipment: paid orders with units still to ship, partially shipped ones included
+  (`Order.objects.awaiting_shipment()`).
 - Low / out of stock: active products, by `Product.objects.low_stock()` / `out_of_stock()`.
 """
 
@@ -114,7 +115,7 @@ def sales_by_day(*, days: int = SALES_DAYS, with_revenue: bool) -> SalesSummary:
 
 
 def orders_awaiting_shipment_count() -> int:
-    """Paid orders not yet shipped. One query."""
+    """Paid orders with units still to ship (partially shipped ones too). One query."""
     return Order.objects.awaiting_shipment().count()
 
 

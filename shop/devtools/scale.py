@@ -9,12 +9,17 @@ running them (a million `order_place` calls would take hours):
 * product types and products, each with its stock row;
 * orders spread over the history (more recent days busier), 1-5 distinct products each. Each
   order gets a life cycle (paid minutes or hours after placing, shipped a day or two later,
-  delivered days after that; a few cancelled before or after payment) and its status is the last
-  step that happened before `now`: old orders are delivered, the last days' orders are placed,
-  paid or shipped. Every step has its rows, exactly as the services write them: OrderEvent per
-  transition, a captured Payment (refunded when cancelled after payment), a Shipment with a
-  tracking number, and stock ledger rows per line (allocation at placing, sale at shipping,
-  release at cancelling);
+  delivered days after that; a few cancelled before or after payment; PARTIAL_SHARE of the
+  shipped ones in two parcels, the second days or up to two weeks later (a back-order), each
+  delivered on its own; RETURN_SHARE of the delivered ones sending goods back, one unit or
+  everything, restocked or written off as damaged, and refunded) and its status is the last
+  step that happened before `now`: old orders are delivered (a few returned), the last days'
+  orders are placed, paid, partially shipped or shipped. Every step has its rows, exactly as the
+  services write them: OrderEvent per step, a captured Payment (refunded when cancelled after
+  payment, in part for a return), Shipments with a standard carrier (orders/carriers.py), a
+  tracking number and their lines, Returns with their lines, the lines' shipped and returned
+  counters, and stock ledger rows per line (allocation at placing, sale per parcel, release at
+  cancelling, "return" for what is restocked);
 * one receipt per product ("bulk seed: opening stock"), dated before the history starts and big
   enough for everything sold and still allocated plus what is left on the shelf, so that every
   rule in `shop.backoffice.integrity.find_violations()` holds: on hand and allocated equal their ledger
@@ -63,7 +68,18 @@ from django.utils import timezone
 
 from catalog.models import Product, ProductType, Stock, StockMovement
 from customers.models import Address, Customer
-from orders.models import Order, OrderEvent, OrderLine, OrderStatus, Shipment
+from orders.carriers import STANDARD_CARRIERS
+from orders.models import (
+    Carrier,
+    Order,
+    OrderEvent,
+    OrderLine,
+    OrderStatus,
+    Return,
+    ReturnLine,
+    Shipment,
+    ShipmentLine,
+)
 from orders.services import order_number_for, shipping_cost_for
 from payments.models import Payment, PaymentMethod
 from shop.backoffice.integrity import find_violations
@@ -75,10 +91,12 @@ from shop.devtools.data.scale_words import (
     CANCEL_AFTER_PAYMENT,
     CANCEL_BEFORE_PAYMENT,
     CARRIERS,
+    DAMAGED_REASONS,
     DOMAINS,
     FOREIGN_CITIES,
     PRODUCT_BRANDS,
     PRODUCT_TYPES,
+    RETURN_REASONS,
     STREET_SUFFIXES,
     US_CITIES,
 )
@@ -86,6 +104,10 @@ from shop.devtools.data.scale_words import (
 SEED_NOTE = "bulk seed"
 DAY = 86_400
 HOUR = 3_600
+PARTIAL_SHARE = 0.06  # of shipped orders with more than one unit: two parcels
+RETURN_SHARE = 0.03  # of delivered orders: goods sent back
+FULL_RETURN_SHARE = 0.2  # of returns: everything (else one unit of one line, all of a one-unit order)
+RESTOCK_SHARE = 0.8  # of returns: back on the shelf (else written off as damaged)
 
 # Every model the seed writes, in the order rows must reach a database that checks foreign keys
 # at once (MariaDB): whatever a row points to is written before it.
@@ -99,6 +121,9 @@ SEEDED_MODELS = [
     Order,
     OrderLine,
     Shipment,
+    ShipmentLine,
+    Return,
+    ReturnLine,
     Payment,
     OrderEvent,
     StockMovement,
@@ -275,6 +300,7 @@ class Seeder:
         self.progress = progress
         self.currency = default_currency()
         self.ids = {model: _Ids(model) for model in SEEDED_MODELS if model is not Stock}
+        self._carriers: list[Carrier] | None = None
 
         w = writer
         self.customers = w.table(
@@ -363,10 +389,40 @@ class Seeder:
         )
         self.lines = w.table(
             OrderLine,
-            ["id", "order_id", "product_id", "product_name", "sku", "unit_price", "quantity", "line_total"],
+            [
+                "id",
+                "order_id",
+                "product_id",
+                "product_name",
+                "sku",
+                "unit_price",
+                "quantity",
+                "line_total",
+                "quantity_shipped",
+                "quantity_returned",
+            ],
         )
         self.shipments = w.table(
-            Shipment, ["id", "order_id", "carrier", "tracking_number", "status", "shipped_at", "delivered_at"]
+            Shipment,
+            ["id", "order_id", "carrier_id", "tracking_number", "status", "shipped_at", "delivered_at"],
+        )
+        self.shipment_lines = w.table(ShipmentLine, ["id", "shipment_id", "order_line_id", "quantity"])
+        self.returns = w.table(
+            Return,
+            [
+                "id",
+                "order_id",
+                "reason",
+                "currency",
+                "refund_requested",
+                "refund_shipping",
+                "refunded_amount",
+                "actor_id",
+                "created_at",
+            ],
+        )
+        self.return_lines = w.table(
+            ReturnLine, ["id", "return_record_id", "order_line_id", "quantity", "restocked"]
         )
         self.payments = w.table(
             Payment,
@@ -676,8 +732,9 @@ class Seeder:
         line_cum = _cumulative(LINE_COUNT_WEIGHTS)
         qty_cum = _cumulative(QUANTITY_WEIGHTS)
 
-        sold = [0] * n_products  # shipped or delivered
-        held = [0] * n_products  # still allocated to placed or paid orders
+        sold = [0] * n_products  # shipped
+        held = [0] * n_products  # still allocated to open orders: ordered, not yet shipped
+        back = [0] * n_products  # returned and restocked
         S, E, M = _STATUS, _EVENT, _MOVEMENT
         cur = self.currency
         at = self.at
@@ -686,9 +743,14 @@ class Seeder:
         take_event = self.ids[OrderEvent].take
         take_movement = self.ids[StockMovement].take
         take_shipment = self.ids[Shipment].take
+        take_shipment_line = self.ids[ShipmentLine].take
+        take_return = self.ids[Return].take
+        take_return_line = self.ids[ReturnLine].take
         take_payment = self.ids[Payment].take
         add_order, add_line, add_event = self.orders.add, self.lines.add, self.events.add
         add_movement, add_shipment, add_payment = self.movements.add, self.shipments.add, self.payments.add
+        add_shipment_line = self.shipment_lines.add
+        add_return, add_return_line = self.returns.add, self.return_lines.add
         random_ = rng.random
 
         self.progress.start("orders", count)
@@ -718,7 +780,8 @@ class Seeder:
             # The order's life: when each step happens (None: never). Its status is the last
             # step before now.
             r = random_()
-            paid_ts = ship_ts = deliver_ts = cancel_ts = None
+            paid_ts = cancel_ts = return_ts = None
+            parcels: list[list] = []  # [shipped, delivered or None, {line index: quantity}]
             reason = ""
             if r < 0.03:
                 cancel_ts = placed + HOUR + int(random_() * 3 * DAY)
@@ -734,30 +797,77 @@ class Seeder:
                 else:
                     ship_ts = paid_ts + ship_delay
                     deliver_ts = ship_ts + DAY + int(random_() * (9 if random_() < 0.05 else 5) * DAY)
+                    everything = {i: line[2] for i, line in enumerate(lines)}
+                    units = sum(everything.values())
+                    if units > 1 and random_() < PARTIAL_SHARE:
+                        # What was in stock went first; the rest (one line, or part of the only
+                        # line) days or weeks later.
+                        if len(lines) > 1:
+                            late = int(random_() * len(lines))
+                            first = {i: q for i, q in everything.items() if i != late}
+                            rest = {late: everything[late]}
+                        else:
+                            now_part = 1 + int(random_() * (units - 1))
+                            first, rest = {0: now_part}, {0: units - now_part}
+                        second_ts = ship_ts + DAY + int(random_() * 13 * DAY)
+                        second_deliver = second_ts + DAY + int(random_() * 5 * DAY)
+                        parcels = [[ship_ts, deliver_ts, first], [second_ts, second_deliver, rest]]
+                    else:
+                        parcels = [[ship_ts, deliver_ts, everything]]
+                    if random_() < RETURN_SHARE:
+                        return_ts = max(p[1] for p in parcels) + DAY + int(random_() * 20 * DAY)
             if paid_ts is not None and paid_ts > now:
-                paid_ts = ship_ts = deliver_ts = None
+                paid_ts = None
+                parcels = []
             if cancel_ts is not None and cancel_ts > now:
                 cancel_ts = None
-            if ship_ts is not None and ship_ts > now:
-                ship_ts = deliver_ts = None
-            if deliver_ts is not None and deliver_ts > now:
-                deliver_ts = None
+            parcels = [parcel for parcel in parcels if parcel[0] <= now]
+            for parcel in parcels:
+                if parcel[1] > now:
+                    parcel[1] = None
+            shipped_qty = [0] * len(lines)
+            for _shipped, _delivered, quantities in parcels:
+                for i, q in quantities.items():
+                    shipped_qty[i] += q
+            ordered = [line[2] for line in lines]
+            all_shipped = bool(parcels) and shipped_qty == ordered
+            all_delivered = all_shipped and all(parcel[1] is not None for parcel in parcels)
+            if return_ts is not None and (not all_delivered or return_ts > now):
+                return_ts = None
+            returned: dict[int, int] = {}
+            restock = True
+            return_reason = ""
+            if return_ts is not None:
+                if random_() < FULL_RETURN_SHARE:
+                    returned = dict(enumerate(ordered))
+                else:
+                    returned = {int(random_() * len(lines)): 1}
+                restock = random_() < RESTOCK_SHARE
+                reasons = RETURN_REASONS if restock else DAMAGED_REASONS
+                return_reason = reasons[int(random_() * len(reasons))]
+            full_return = bool(returned) and returned == dict(enumerate(ordered))
             if cancel_ts is not None:
                 status = S.CANCELLED
-            elif deliver_ts is not None:
+            elif returned:
+                status = S.RETURNED if full_return else S.PARTIALLY_RETURNED
+            elif all_delivered:
                 status = S.DELIVERED
-            elif ship_ts is not None:
+            elif all_shipped:
                 status = S.SHIPPED
+            elif parcels:
+                status = S.PARTIALLY_SHIPPED
             elif paid_ts is not None:
                 status = S.PAID
             else:
                 status = S.PLACED
-            last_ts = max(t for t in (placed, paid_ts, ship_ts, deliver_ts, cancel_ts) if t is not None)
+            steps = [placed, paid_ts, cancel_ts, return_ts, *(t for parcel in parcels for t in parcel[:2])]
+            last_ts = max(t for t in steps if t is not None)
 
             placed_at = at(placed)
             paid_at = at(paid_ts) if paid_ts is not None else None
             cancelled_at = at(cancel_ts) if cancel_ts is not None else None
             label = customer.method_label
+            payment_label = label or "Manual payment"
             add_order(
                 (
                     pk,
@@ -777,8 +887,22 @@ class Seeder:
                     cancelled_at,
                 )
             )
-            for _p, product, quantity, unit, line_total in lines:
-                add_line((take_line(), pk, product.pk, product.name, product.sku, unit, quantity, line_total))
+            first_line = take_line(len(lines))
+            for i, (_p, product, quantity, unit, line_total) in enumerate(lines):
+                add_line(
+                    (
+                        first_line + i,
+                        pk,
+                        product.pk,
+                        product.name,
+                        product.sku,
+                        unit,
+                        quantity,
+                        line_total,
+                        shipped_qty[i],
+                        returned.get(i, 0),
+                    )
+                )
                 add_movement(
                     (take_movement(), product.pk, M.ALLOCATION, "", 0, quantity, number, None, "", placed_at)
                 )
@@ -795,10 +919,16 @@ class Seeder:
                 )
             )
 
+            # What a return refunds through the one captured payment (order_return's amounts).
+            refund = Decimal("0.00")
+            if returned:
+                return_pk = take_return()
+                refund = sum((lines[i][3] * q for i, q in returned.items()), Decimal("0.00"))
+                if full_return:
+                    refund += shipping  # everything came back: the shipping charge too
             if paid_at is not None:
-                payment_label = label or "Manual payment"
                 reference = _token(rng, "ch_")
-                refunded = cancelled_at is not None
+                refunded_amount = total if cancelled_at is not None else refund
                 add_payment(
                     (
                         take_payment(),
@@ -806,13 +936,13 @@ class Seeder:
                         customer.method_id,
                         payment_label,
                         total,
-                        total if refunded else Decimal("0.00"),
+                        refunded_amount,
                         cur,
-                        "refunded" if refunded else "captured",
+                        "refunded" if refunded_amount == total else "captured",
                         reference,
                         "",  # paid by the customer's saved method, not an offline way
                         paid_at,
-                        cancelled_at or paid_at,
+                        cancelled_at or (at(return_ts) if returned else paid_at),
                     )
                 )
                 add_event(
@@ -849,58 +979,104 @@ class Seeder:
                     (take_event(), pk, E.CANCELLED, from_status, S.CANCELLED, reason, None, cancelled_at)
                 )
                 if paid_at is not None:
-                    message = (
-                        f"{total} {cur} refunded ({label or 'Manual payment'}). Order cancelled. {reason}"
-                    )
+                    message = f"{total} {cur} refunded ({payment_label}). Order cancelled. {reason}"
                     add_event((take_event(), pk, E.REFUNDED, "", "", message, None, cancelled_at))
-            elif ship_ts is not None:
-                shipped_at = at(ship_ts)
-                carrier, tracking = self._tracking(rng)
-                delivered_at = at(deliver_ts) if deliver_ts is not None else None
-                add_shipment(
-                    (
-                        take_shipment(),
-                        pk,
-                        carrier,
-                        tracking,
-                        "delivered" if delivered_at else "in_transit",
-                        shipped_at,
-                        delivered_at,
-                    )
-                )
-                for p, product, quantity, *_ in lines:
-                    sold[p] += quantity
-                    add_movement(
+            else:
+                # The parcels, deliveries and return, their events in time order with the
+                # statuses order_ship, order_deliver and order_return step through.
+                later = []  # (when, parcel or order of writing, kind, message)
+                for n, (ship_ts, deliver_ts, quantities) in enumerate(parcels):
+                    carrier, tracking = self._tracking(rng)
+                    shipment_pk = take_shipment()
+                    shipped_at = at(ship_ts)
+                    delivered_at = at(deliver_ts) if deliver_ts is not None else None
+                    add_shipment(
                         (
-                            take_movement(),
-                            product.pk,
-                            M.SALE,
-                            "",
-                            -quantity,
-                            -quantity,
-                            number,
-                            None,
-                            "",
+                            shipment_pk,
+                            pk,
+                            carrier.code,
+                            tracking,
+                            "delivered" if delivered_at else "in_transit",
                             shipped_at,
+                            delivered_at,
                         )
                     )
-                add_event(
-                    (
-                        take_event(),
-                        pk,
-                        E.SHIPPED,
-                        S.PAID,
-                        S.SHIPPED,
-                        f"{carrier} {tracking}",
-                        None,
-                        shipped_at,
+                    for i, q in sorted(quantities.items()):
+                        add_shipment_line((take_shipment_line(), shipment_pk, first_line + i, q))
+                        sold[lines[i][0]] += q
+                        add_movement(
+                            (
+                                take_movement(),
+                                lines[i][1].pk,
+                                M.SALE,
+                                "",
+                                -q,
+                                -q,
+                                number,
+                                None,
+                                "",
+                                shipped_at,
+                            )
+                        )
+                    summary = ", ".join(f"{q} × {lines[i][1].sku}" for i, q in sorted(quantities.items()))
+                    later.append((ship_ts, n, E.SHIPPED, f"{carrier.name} {tracking}: {summary}"))
+                    if delivered_at is not None:
+                        when = timezone.localtime(delivered_at).strftime("%Y-%m-%d %H:%M")
+                        later.append(
+                            (deliver_ts, n, E.DELIVERED, f"{carrier.code} {tracking} delivered {when}")
+                        )
+                if returned:
+                    returned_at = at(return_ts)
+                    summary = ", ".join(f"{q} × {lines[i][1].sku}" for i, q in sorted(returned.items()))
+                    add_return(
+                        (return_pk, pk, return_reason, cur, True, full_return, refund, None, returned_at)
                     )
-                )
-                if delivered_at is not None:
-                    add_event((take_event(), pk, E.DELIVERED, S.SHIPPED, S.DELIVERED, "", None, delivered_at))
-            else:
-                for p, _product, quantity, *_ in lines:
-                    held[p] += quantity
+                    for i, q in sorted(returned.items()):
+                        add_return_line((take_return_line(), return_pk, first_line + i, q, restock))
+                        if restock:
+                            back[lines[i][0]] += q
+                            add_movement(
+                                (
+                                    take_movement(),
+                                    lines[i][1].pk,
+                                    M.RETURN,
+                                    "return",
+                                    q,
+                                    0,
+                                    number,
+                                    None,
+                                    return_reason,
+                                    returned_at,
+                                )
+                            )
+                    parts = [f"Return #{return_pk}: {summary}"]
+                    if not restock:
+                        parts.append(f"written off (not restocked): {summary}")
+                    parts += [f"refunded {refund} {cur}", return_reason]
+                    message = f"{refund} {cur} refunded ({payment_label}). Return #{return_pk}"
+                    later.append((return_ts, 0, E.REFUNDED, message))
+                    later.append((return_ts, 1, E.RETURNED, "; ".join(parts) + "."))
+                later.sort(key=lambda step: (step[0], step[1]))
+                state, to_ship, in_transit = S.PAID, sum(ordered), 0
+                for when, n, kind, message in later:
+                    from_status = to_status = ""
+                    if kind == E.SHIPPED:
+                        to_ship -= sum(parcels[n][2].values())
+                        in_transit += 1
+                        reached = S.SHIPPED if to_ship == 0 else S.PARTIALLY_SHIPPED
+                        if reached != state:
+                            from_status, to_status = state, reached
+                    elif kind == E.DELIVERED:
+                        in_transit -= 1
+                        if state == S.SHIPPED and in_transit == 0:
+                            from_status, to_status = state, S.DELIVERED
+                    elif kind == E.RETURNED:
+                        from_status, to_status = state, status
+                    state = to_status or state
+                    add_event((take_event(), pk, kind, from_status, to_status, message, None, at(when)))
+                if status in (S.PLACED, S.PAID, S.PARTIALLY_SHIPPED):
+                    for i, line in enumerate(lines):
+                        held[line[0]] += line[2] - shipped_qty[i]
 
             if index % 1000 == 999:
                 self.progress.advance(1000)
@@ -908,31 +1084,54 @@ class Seeder:
         self.progress.advance(count % 1000)
         self.progress.finish()
         self.writer.finish()
-        return {products[i].pk: (sold[i], held[i]) for i in range(n_products) if sold[i] or held[i]}
+        return {
+            products[i].pk: (sold[i], held[i], back[i])
+            for i in range(n_products)
+            if sold[i] or held[i] or back[i]
+        }
 
-    @staticmethod
-    def _tracking(rng: random.Random) -> tuple[str, str]:
+    def carriers(self) -> list[Carrier]:
+        """The standard carriers the seed ships with (CARRIERS), added again if a manager removed
+        them; one a manager renamed keeps its name."""
+        if self._carriers is None:
+            standard = {code: (name, url, tracked) for code, name, url, tracked in STANDARD_CARRIERS}
+            self._carriers = []
+            for code in CARRIERS:
+                name, url, tracked = standard[code]
+                carrier, _ = Carrier.objects.get_or_create(
+                    code=code, defaults={"name": name, "tracking_url": url, "tracked": tracked}
+                )
+                self._carriers.append(carrier)
+        return self._carriers
+
+    def _tracking(self, rng: random.Random) -> tuple[Carrier, str]:
         """A carrier and a tracking number in its format (never a run of 13+ digits)."""
-        carrier = CARRIERS[int(rng.random() * len(CARRIERS))]
-        if carrier == "UPS":
+        carriers = self.carriers()
+        carrier = carriers[int(rng.random() * len(carriers))]
+        if carrier.code == "ups":
             # The shipper code ends in letters: the longest run of digits is 10.
             shipper = "".join(rng.choice("ABCDEFGHJKLMNPRSTVWXY") for _ in range(3))
             return carrier, f"1Z{rng.randrange(100, 999)}{shipper}03{rng.randrange(10**7, 10**8)}"
-        if carrier == "FedEx":
+        if carrier.code == "fedex":
             return carrier, str(rng.randrange(10**11, 10**12))
         return carrier, str(rng.randrange(10**9, 10**10))
 
     # -- stock -----------------------------------------------------------------------------
 
     def add_stock(
-        self, new_products: list[tuple[int, int, int]], moved: dict[int, tuple[int, int]], first_receipt: int
+        self,
+        new_products: list[tuple[int, int, int]],
+        moved: dict[int, tuple[int, int, int]],
+        first_receipt: int,
     ) -> None:
         """Receipts dated before the history, and the stock rows that equal the ledger's sums.
 
-        New products get an opening stock: what they sold plus what open orders hold plus what
-        is left (none for a few, a handful for some, most a healthy shelf). Products that were
-        already here get a restock of exactly what the new orders took, so their availability is
-        unchanged.
+        `moved`: per product, (sold, held, back): shipped, still allocated to open orders,
+        returned and restocked. New products get an opening stock: what they sold plus what open
+        orders hold plus what is left (none for a few, a handful for some, most a healthy
+        shelf); what came back is on the shelf too. Products that were already here get a
+        restock of exactly what the new orders took and did not give back, so their
+        availability is unchanged.
         """
         rng = self.rng("stock", first_receipt)
         receipt_pk = first_receipt
@@ -941,7 +1140,7 @@ class Seeder:
         new_pks = set()
         for pk, created, threshold in new_products:
             new_pks.add(pk)
-            sold, held = moved.get(pk, (0, 0))
+            sold, held, back = moved.get(pk, (0, 0, 0))
             r = rng.random()
             left = (
                 0
@@ -968,26 +1167,27 @@ class Seeder:
                     )
                 )
             receipt_pk += 1
-            self.stock.add((pk, received - sold, held, threshold, stamp))
+            self.stock.add((pk, received - sold + back, held, threshold, stamp))
         existing = {}
         for pk in sorted(set(moved) - new_pks):
-            sold, held = moved[pk]
-            self.movements.add(
-                (
-                    receipt_pk,
-                    pk,
-                    _MOVEMENT.RECEIPT,
-                    "",
-                    sold + held,
-                    0,
-                    "",
-                    None,
-                    f"{SEED_NOTE}: restock",
-                    receipt_at,
+            sold, held, back = moved[pk]
+            if sold + held - back:  # never negative: what came back was sold first
+                self.movements.add(
+                    (
+                        receipt_pk,
+                        pk,
+                        _MOVEMENT.RECEIPT,
+                        "",
+                        sold + held - back,
+                        0,
+                        "",
+                        None,
+                        f"{SEED_NOTE}: restock",
+                        receipt_at,
+                    )
                 )
-            )
             receipt_pk += 1
-            existing[pk] = (held, sold + held)
+            existing[pk] = (held, sold + held - back)
         self.writer.finish()
         if existing:
             # Stock rows already there (earlier run or other data): on hand goes up by the restock

@@ -7,8 +7,8 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from catalog.models import Stock
-from orders.models import Order
-from orders.services import order_ship
+from orders.models import Carrier, Order
+from orders.services import order_deliver, order_return, order_ship
 from payments.services import payment_capture
 from shop.api.models import IdempotencyRecord
 from tests.api.conftest import assert_problem
@@ -37,8 +37,17 @@ def test_place_an_order(api, customer, card, product):
     order = response.json()
     assert order["status"] == "placed" and order["total"] == "27.50" and order["currency"] == "USD"
     assert order["lines"] == [
-        {"sku": "WID-1", "name": product.name, "quantity": 2, "unit_price": "10.00", "line_total": "20.00"}
+        {
+            "sku": "WID-1",
+            "name": product.name,
+            "quantity": 2,
+            "quantity_shipped": 0,
+            "quantity_returned": 0,
+            "unit_price": "10.00",
+            "line_total": "20.00",
+        }
     ]
+    assert order["shipments"] == []
     assert Stock.objects.get(pk=product.pk).allocated == 2
 
 
@@ -124,7 +133,16 @@ def test_read_an_order_with_shipment_and_payments_without_method_details(api, cu
     response = api.get(f"/orders/{number.lower()}")
     data = response.json()
     assert data["status"] == "shipped"
-    assert data["shipment"]["tracking_url"] == "https://www.ups.com/track?tracknum=1Z999AA10123456784"
+    (shipment,) = data["shipments"]
+    assert (shipment["carrier"], shipment["tracking_number"], shipment["status"]) == (
+        "UPS",
+        "1Z999AA10123456784",
+        "in_transit",
+    )
+    assert shipment["tracking_url"] == "https://www.ups.com/track?tracknum=1Z999AA10123456784"
+    assert shipment["lines"] == [{"sku": "WID-1", "quantity": 2}]
+    assert "shipment" not in data
+    assert data["lines"][0]["quantity_shipped"] == 2 and data["lines"][0]["quantity_returned"] == 0
     assert data["payments"][0]["amount"] == "27.50" and data["payments"][0]["status"] == "captured"
     text = response.content.decode()
     assert card.last4 not in text and card.gateway_token not in text and "method" not in text
@@ -162,3 +180,103 @@ def test_cleanup_command_deletes_records_older_than_24_hours(api, customer, prod
 def test_the_placement_response_is_what_reading_the_order_gives(api, customer, product):
     placed = place(api, body(customer)).json()
     assert api.get(f"/orders/{placed['number']}").json() == placed
+
+
+@pytest.fixture
+def two_products():
+    return ProductFactory(stock=10, price="10.00", sku="WID-1"), ProductFactory(
+        stock=10, price="5.00", sku="GAD-2"
+    )
+
+
+def _paid(api, customer, card, key="paid-1"):
+    payload = body(
+        customer,
+        payment_method_id=card.pk,
+        lines=[{"sku": "WID-1", "quantity": 2}, {"sku": "GAD-2", "quantity": 1}],
+    )
+    number = place(api, payload, key).json()["number"]
+    order = Order.objects.get(number=number)
+    payment_capture(order=order)
+    return order
+
+
+def test_an_order_shipped_in_parts_shows_each_shipment_with_its_lines(api, customer, card, two_products):
+    order = _paid(api, customer, card)
+    widget = order.lines.order_by("pk").first()
+    order_ship(order=order, carrier="DHL", tracking_number="JD 01/46", lines=[(widget, 1)])
+
+    data = api.get(f"/orders/{order.number}").json()
+
+    assert data["status"] == "partially_shipped"
+    assert [(line["sku"], line["quantity"], line["quantity_shipped"]) for line in data["lines"]] == [
+        ("WID-1", 2, 1),
+        ("GAD-2", 1, 0),
+    ]
+    (first,) = data["shipments"]
+    # The link comes from the carrier's pattern, the number quoted into it.
+    assert first["tracking_url"] == "https://www.dhl.com/en/express/tracking.html?AWB=JD%2001%2F46"
+
+    order_ship(order=order, carrier="courier", tracking_number="")  # the rest, untracked
+    data = api.get(f"/orders/{order.number}").json()
+
+    assert data["status"] == "shipped"
+    assert [s["carrier"] for s in data["shipments"]] == ["DHL", "Local courier"]  # oldest first
+    courier = data["shipments"][1]
+    assert (courier["tracking_number"], courier["tracking_url"]) == ("", None)
+    assert courier["lines"] == [{"sku": "WID-1", "quantity": 1}, {"sku": "GAD-2", "quantity": 1}]
+
+
+def test_a_carrier_edited_by_the_manager_gives_its_new_link(api, customer, card, two_products):
+    order = _paid(api, customer, card)
+    order_ship(order=order, carrier="UPS", tracking_number="1ZABC")
+    Carrier.objects.filter(code="ups").update(
+        name="UPS Ground", tracking_url="https://ups.example/t/{tracking_number}"
+    )
+
+    (shipment,) = api.get(f"/orders/{order.number}").json()["shipments"]
+
+    assert (shipment["carrier"], shipment["tracking_url"]) == ("UPS Ground", "https://ups.example/t/1ZABC")
+
+
+def test_returned_units_and_the_new_statuses_are_shown(api, customer, card, two_products):
+    order = _paid(api, customer, card)
+    order_ship(order=order, carrier="UPS", tracking_number="1ZRET")
+    order_deliver(order=order)
+    widget = order.lines.order_by("pk").first()
+    order_return(order=order, lines=[(widget, 1)])
+
+    data = api.get(f"/orders/{order.number}").json()
+
+    assert data["status"] == "partially_returned"
+    assert [(line["quantity_shipped"], line["quantity_returned"]) for line in data["lines"]] == [
+        (2, 1),
+        (1, 0),
+    ]
+    (shipment,) = data["shipments"]
+    assert shipment["status"] == "delivered" and shipment["delivered_at"]
+    assert data["payments"][0]["refunded_amount"] == "10.00"
+    statuses = api.get("/openapi.json").json()["components"]["schemas"]["Order"]["properties"]["status"]
+    assert "partially_shipped" in statuses["description"] and "returned" in statuses["description"]
+
+
+def test_reading_an_order_costs_the_same_queries_however_many_shipments(
+    api, customer, card, two_products, django_assert_max_num_queries
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def queries(number):
+        with CaptureQueriesContext(connection) as captured:
+            assert api.get(f"/orders/{number}").status_code == 200
+        return len(captured)
+
+    one = _paid(api, customer, card)
+    order_ship(order=one, carrier="UPS", tracking_number="1ZONE")
+    many = _paid(api, customer, card, "paid-2")
+    for line in many.lines.order_by("pk"):
+        order_ship(order=many, carrier="FedEx", tracking_number=f"77{line.pk}", lines=[(line, 1)])
+    order_ship(order=many, carrier="DHL", tracking_number="JDLAST")
+    assert many.shipments.count() == 3
+    queries(one.number)  # warm what is cached per process
+    assert queries(many.number) == queries(one.number)

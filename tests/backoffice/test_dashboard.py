@@ -25,9 +25,9 @@ MORE_ORDERS = 65
 # The figures for `known_data`.
 ORDERS_TODAY = 2
 REVENUE_TODAY = "30.50"
-ORDERS_30_DAYS = 5
-REVENUE_30_DAYS = "142.75"
-AWAITING_SHIPMENT = 2
+ORDERS_30_DAYS = 6
+REVENUE_30_DAYS = "154.75"
+AWAITING_SHIPMENT = 3  # paid, and partially shipped
 LOW_STOCK = 1
 OUT_OF_STOCK = 2
 
@@ -67,6 +67,7 @@ def known_data(today):
     order_on(today, "99.00", Order.Status.CANCELLED)
     order_on(days_ago(1), "5.25", Order.Status.SHIPPED, hour=23.99)
     order_on(days_ago(3), "7.00", Order.Status.PAID)
+    order_on(days_ago(4), "12.00", Order.Status.PARTIALLY_SHIPPED)  # the rest still to ship
     order_on(days_ago(29), "100.00", Order.Status.DELIVERED, hour=0.01)  # first day of the 30
     order_on(days_ago(30), "1000.00", Order.Status.DELIVERED, hour=23.99)  # the day before
     order_on(days_ago(10), "55.00", Order.Status.CANCELLED)
@@ -297,7 +298,7 @@ def test_each_link_opens_the_admin_list_holding_what_the_figure_counts(client, k
 def test_links_use_the_filters_the_admins_define(client, known_data, today):
     shown = cards(index_as(client, SuperuserFactory()))
 
-    assert shown["awaiting_shipment"].url == "/admin/orders/order/?status__exact=paid"
+    assert shown["awaiting_shipment"].url == "/admin/orders/order/?status__in=paid%2Cpartially_shipped"
     assert shown["low_stock"].url == "/admin/catalog/product/?is_active__exact=1&stock_level=low"
     assert shown["out_of_stock"].url == "/admin/catalog/product/?is_active__exact=1&stock_level=out"
     assert f"created_at__date__lte={today.isoformat()}" in shown["orders_period"].url

@@ -17,7 +17,19 @@ from django.db import connection
 from catalog.exceptions import InsufficientStock
 from catalog.models import Product, ProductType, Stock, StockMovement
 from customers.models import Address, Customer
-from orders.models import OPEN_STATUSES, Order, OrderEvent, OrderLine, OrderStatus, Shipment
+from orders.carriers import STANDARD_CARRIERS
+from orders.models import (
+    OPEN_STATUSES,
+    Carrier,
+    Order,
+    OrderEvent,
+    OrderLine,
+    OrderStatus,
+    Return,
+    ReturnLine,
+    Shipment,
+    ShipmentLine,
+)
 from orders.services import order_place
 from payments.models import Payment, PaymentMethod
 from payments.services import order_amount_paid, payment_capture
@@ -51,12 +63,20 @@ def dump() -> str:
 
 
 def open_quantities() -> dict[int, int]:
+    """What open orders hold: for each line, what was ordered and not yet shipped."""
     held = defaultdict(int)
-    for product_id, quantity in OrderLine.objects.filter(order__status__in=OPEN_STATUSES).values_list(
-        "product_id", "quantity"
-    ):
-        held[product_id] += quantity
+    for line in OrderLine.objects.filter(order__status__in=OPEN_STATUSES):
+        held[line.product_id] += line.quantity - line.quantity_shipped
     return held
+
+
+# The statuses in which everything ordered has been shipped.
+WHOLLY_SHIPPED = (
+    OrderStatus.SHIPPED,
+    OrderStatus.DELIVERED,
+    OrderStatus.PARTIALLY_RETURNED,
+    OrderStatus.RETURNED,
+)
 
 
 # --- loading ---------------------------------------------------------------------------------
@@ -181,29 +201,48 @@ def test_stock_equals_the_sum_of_its_ledger(demo):
 
 def test_ledger_rows_are_the_ones_the_services_write(demo):
     assert not StockMovement.objects.filter(actor__isnull=False).exists()
-    for order in Order.objects.prefetch_related("lines"):
+    for order in Order.objects.prefetch_related("lines", "shipments__lines", "returns__lines"):
         rows = defaultdict(list)
         for row in StockMovement.objects.filter(order_number=order.number):
             rows[row.kind].append((row.product_id, row.on_hand_delta, row.allocated_delta, row.created_at))
         lines = {line.product_id: line.quantity for line in order.lines.all()}
+        product_of = {line.pk: line.product_id for line in order.lines.all()}
         if order.status == OrderStatus.DRAFT:
             assert not rows, order.number  # a draft holds no stock
             continue
         assert sorted(rows[Kind.ALLOCATION]) == sorted((p, 0, q, order.created_at) for p, q in lines.items())
         expected_kinds = {Kind.ALLOCATION}
-        if order.status in (OrderStatus.SHIPPED, OrderStatus.DELIVERED):
-            shipped = order.shipment.shipped_at
-            assert sorted(rows[Kind.SALE]) == sorted((p, -q, -q, shipped) for p, q in lines.items())
+        # Each parcel takes its own units out of stock when it leaves.
+        sales = [
+            (product_of[item.order_line_id], -item.quantity, -item.quantity, shipment.shipped_at)
+            for shipment in order.shipments.all()
+            for item in shipment.lines.all()
+        ]
+        assert sorted(rows[Kind.SALE]) == sorted(sales), order.number
+        if sales:
             expected_kinds.add(Kind.SALE)
+        # Restocked returns come back on hand with the order's number; written-off units do not.
+        restocked = [
+            (product_of[item.order_line_id], item.quantity, 0, record.created_at)
+            for record in order.returns.all()
+            for item in record.lines.all()
+            if item.restocked
+        ]
+        assert sorted(rows[Kind.RETURN]) == sorted(restocked), order.number
+        if restocked:
+            expected_kinds.add(Kind.RETURN)
         if order.status == OrderStatus.CANCELLED:
             assert sorted(rows[Kind.RELEASE]) == sorted(
                 (p, 0, -q, order.cancelled_at) for p, q in lines.items()
             )
             expected_kinds.add(Kind.RELEASE)
-        assert set(rows) == expected_kinds, order.number
+        assert {kind for kind, found in rows.items() if found} == expected_kinds, order.number
+    assert set(StockMovement.objects.filter(kind=Kind.RETURN).values_list("reason", flat=True)) == {
+        StockMovement.Reason.RETURN
+    }
     # Everything else in the ledger: receipts and adjustments, which never touch allocations.
     others = StockMovement.objects.filter(order_number="")
-    assert set(others.values_list("kind", flat=True)) <= {Kind.RECEIPT, Kind.ADJUSTMENT, Kind.RETURN}
+    assert set(others.values_list("kind", flat=True)) <= {Kind.RECEIPT, Kind.ADJUSTMENT}
     assert not others.exclude(allocated_delta=0).exists()
     assert others.filter(kind=Kind.RECEIPT).count() >= Product.objects.count()
 
@@ -274,9 +313,21 @@ def test_payments(demo):
             assert not payments  # a draft takes no money
         elif order.status == OrderStatus.PLACED:
             assert captured < order.total  # nothing, or a part payment
-        elif order.status in (OrderStatus.PAID, OrderStatus.SHIPPED, OrderStatus.DELIVERED):
+        elif order.status in (
+            OrderStatus.PAID,
+            OrderStatus.PARTIALLY_SHIPPED,
+            OrderStatus.SHIPPED,
+            OrderStatus.DELIVERED,
+        ):
             assert captured == order.total
+            assert refunded == 0
             assert order.paid_at is not None
+        elif order.status in (OrderStatus.PARTIALLY_RETURNED, OrderStatus.RETURNED):
+            # Paid in full, then refunded what came back, and no more.
+            assert captured == order.total
+            returned = sum((r.refunded_amount for r in order.returns.all()), Decimal("0"))
+            assert refunded == returned > 0
+            assert order.events.filter(kind=OrderEvent.Kind.REFUNDED).count() == order.returns.count()
         elif payments:  # cancelled after payment: refunded in full
             assert refunded == captured
             assert all(p.status == Payment.Status.REFUNDED for p in payments)
@@ -289,30 +340,136 @@ def test_payments(demo):
 
 
 def test_shipments(demo):
-    for order in Order.objects.all():
-        shipment = Shipment.objects.filter(order=order).first()
-        if order.status in (OrderStatus.SHIPPED, OrderStatus.DELIVERED):
-            assert shipment is not None
-            assert shipment.carrier in {"UPS", "USPS", "FedEx"}
-            assert shipment.tracking_number
-            delivered = order.status == OrderStatus.DELIVERED
-            assert shipment.status == (Shipment.Status.DELIVERED if delivered else Shipment.Status.IN_TRANSIT)
-            assert (shipment.delivered_at is not None) == delivered
+    standard = {name for _, name, _, _ in STANDARD_CARRIERS}
+    for order in Order.objects.prefetch_related("lines", "shipments__lines", "shipments__carrier"):
+        shipments = list(order.shipments.all())
+        lines = list(order.lines.all())
+        if order.status in WHOLLY_SHIPPED:
+            assert shipments, order.number
+            assert all(line.quantity_shipped == line.quantity for line in lines), order.number
+        elif order.status == OrderStatus.PARTIALLY_SHIPPED:
+            assert shipments, order.number
+            assert 0 < sum(line.quantity_shipped for line in lines) < sum(line.quantity for line in lines)
         else:
-            assert shipment is None
-    assert Shipment.objects.values("tracking_number").distinct().count() == Shipment.objects.count()
+            assert not shipments, order.number
+            assert not any(line.quantity_shipped for line in lines), order.number
+        # The counters are the sums of the shipment lines.
+        shipped = defaultdict(int)
+        for shipment in shipments:
+            assert shipment.carrier.name in standard
+            assert bool(shipment.tracking_number) == shipment.carrier.tracked, shipment
+            assert shipment.lines.exists()
+            for item in shipment.lines.all():
+                shipped[item.order_line_id] += item.quantity
+            assert (shipment.delivered_at is not None) == (shipment.status == Shipment.Status.DELIVERED)
+        assert {line.pk: line.quantity_shipped for line in lines if line.quantity_shipped} == dict(shipped)
+        if order.status in (OrderStatus.DELIVERED, OrderStatus.PARTIALLY_RETURNED, OrderStatus.RETURNED):
+            assert all(s.status == Shipment.Status.DELIVERED for s in shipments), order.number
+        if order.status in (OrderStatus.SHIPPED, OrderStatus.PARTIALLY_SHIPPED):
+            assert any(s.status == Shipment.Status.IN_TRANSIT for s in shipments), order.number
+    numbers = list(Shipment.objects.exclude(tracking_number="").values_list("tracking_number", flat=True))
+    assert len(numbers) == len(set(numbers))
+    assert {s.carrier_id for s in Shipment.objects.all()} >= {"ups", "usps", "fedex", "dhl", "courier"}
+
+
+def test_returns(demo):
+    for order in Order.objects.prefetch_related("lines", "returns__lines"):
+        lines = list(order.lines.all())
+        returned = defaultdict(int)
+        for record in order.returns.all():
+            assert record.currency == order.currency
+            for item in record.lines.all():
+                returned[item.order_line_id] += item.quantity
+            charged = sum(
+                (item.order_line.unit_price * item.quantity for item in record.lines.all()), Decimal("0")
+            )
+            shipping = order.shipping_cost if record.refund_shipping else Decimal("0")
+            assert record.refunded_amount == (charged + shipping if record.refund_requested else 0)
+        assert {line.pk: line.quantity_returned for line in lines if line.quantity_returned} == dict(returned)
+        everything = all(line.quantity_returned == line.quantity for line in lines)
+        if order.status == OrderStatus.RETURNED:
+            assert everything, order.number
+        elif order.status == OrderStatus.PARTIALLY_RETURNED:
+            assert returned and not everything, order.number
+        else:
+            assert not returned, order.number
+    assert ReturnLine.objects.filter(restocked=True).exists()
+    assert ReturnLine.objects.filter(restocked=False).exists()
+
+
+def test_the_demo_tells_the_fulfilment_story(demo):
+    """One order shipped in two parts (both delivered), orders partly shipped and waiting for the
+    rest, a delivered order with one unit back on the shelf and refunded, one with a damaged unit
+    written off, and every event in the history saying so."""
+    in_parts = [o for o in Order.objects.filter(status=OrderStatus.DELIVERED) if o.shipments.count() == 2]
+    assert len(in_parts) == 1
+    first, second = in_parts[0].shipments.order_by("shipped_at")
+    assert first.carrier_id != second.carrier_id
+    assert {i.order_line_id for i in first.lines.all()}.isdisjoint(
+        i.order_line_id for i in second.lines.all()
+    )
+    assert second.shipped_at < first.delivered_at  # the second left before the first arrived
+    assert in_parts[0].events.filter(kind=OrderEvent.Kind.DELIVERED).count() == 2
+
+    waiting = Order.objects.filter(status=OrderStatus.PARTIALLY_SHIPPED)
+    assert waiting.count() >= 2
+    for order in waiting:
+        assert any(line.quantity_to_ship for line in order.lines.all())
+        assert Stock.objects.filter(
+            pk__in=[line.product_id for line in order.lines.all() if line.quantity_to_ship], allocated__gt=0
+        ).exists()
+    assert waiting.filter(shipment__carrier__tracked=False).exists()  # by the local courier
+
+    restocked = ReturnLine.objects.filter(restocked=True, quantity=1, return_record__order__lines__quantity=2)
+    one_back = restocked.filter(return_record__order__status=OrderStatus.PARTIALLY_RETURNED).first()
+    assert one_back is not None
+    assert one_back.return_record.refunded_amount == one_back.order_line.unit_price
+    assert StockMovement.objects.filter(
+        kind=Kind.RETURN,
+        order_number=one_back.return_record.order.number,
+        product_id=one_back.order_line.product_id,
+        on_hand_delta=1,
+    ).exists()
+
+    damaged = ReturnLine.objects.get(restocked=False)
+    order = damaged.return_record.order
+    assert order.status == OrderStatus.PARTIALLY_RETURNED
+    assert damaged.return_record.refunded_amount == damaged.order_line.unit_price * damaged.quantity
+    assert not StockMovement.objects.filter(order_number=order.number, kind=Kind.RETURN).exists()
+    message = order.events.get(kind=OrderEvent.Kind.RETURNED).message
+    assert "written off" in message and damaged.order_line.sku in message
+
+
+def test_the_fixture_brings_its_carriers(tmp_path):
+    """Loaded on a database whose carriers were edited or removed, every shipment still has its
+    carrier: the fixture holds the carrier rows."""
+    in_fixture = {row["pk"] for row in json.loads(FIXTURE.read_text()) if row["model"] == "orders.carrier"}
+    assert in_fixture == {code for code, _, _, _ in STANDARD_CARRIERS}
+    Carrier.objects.all().delete()
+    call_command("loaddata", "demo", verbosity=0)
+    assert set(Carrier.objects.values_list("code", flat=True)) == in_fixture
+    assert not Shipment.objects.exclude(carrier__in=Carrier.objects.all()).exists()
+    Carrier.objects.filter(code="ups").update(name="UPS Ground", tracking_url="")
+    call_command("loaddata", "demo", verbosity=0)
+    ups = Carrier.objects.get(code="ups")
+    assert ups.name == "UPS" and ups.tracking_link("1Z1") == "https://www.ups.com/track?tracknum=1Z1"
+    assert find_violations() == []
+    assert ShipmentLine.objects.count() and Return.objects.count()
 
 
 def test_timestamps_are_believable(demo):
     start = DEMO_NOW - datetime.timedelta(weeks=8)
     for order in Order.objects.all():
         assert start <= order.created_at < DEMO_NOW
-        times = [order.created_at, order.paid_at]
-        shipment = Shipment.objects.filter(order=order).first()
-        if shipment:
-            times += [shipment.shipped_at, shipment.delivered_at]
-        times = [x for x in times if x is not None]
-        assert times == sorted(times) and len(set(times)) == len(times), order.number
+        shipments = list(Shipment.objects.filter(order=order))
+        for shipment in [None, *shipments]:
+            times = [order.created_at, order.paid_at]
+            if shipment:
+                times += [shipment.shipped_at, shipment.delivered_at]
+            times = [x for x in times if x is not None]
+            assert times == sorted(times) and len(set(times)) == len(times), order.number
+        returned_at = {r.created_at for r in order.returns.all()}
+        assert all(when > max(s.shipped_at for s in shipments) for when in returned_at), order.number
         if order.cancelled_at:
             assert order.cancelled_at > (order.paid_at or order.created_at)
         events = list(order.events.all())
@@ -320,6 +477,10 @@ def test_timestamps_are_believable(demo):
         assert events[0].kind == first and events[0].created_at == order.created_at
         assert [e.created_at for e in events] == sorted(e.created_at for e in events)
         assert order.updated_at == events[-1].created_at
+        kinds = [e.kind for e in events]
+        assert kinds.count(OrderEvent.Kind.SHIPPED) == len(shipments), order.number
+        assert kinds.count(OrderEvent.Kind.DELIVERED) == len({s.delivered_at for s in shipments} - {None})
+        assert kinds.count(OrderEvent.Kind.RETURNED) == len(returned_at), order.number
         status = ""
         for event in events:  # the status chain holds together
             if event.to_status:
@@ -330,9 +491,11 @@ def test_timestamps_are_believable(demo):
             if event.kind == OrderEvent.Kind.PAID:
                 assert event.created_at == order.paid_at
             elif event.kind == OrderEvent.Kind.SHIPPED:
-                assert event.created_at == shipment.shipped_at
+                assert event.created_at in {s.shipped_at for s in shipments}
             elif event.kind == OrderEvent.Kind.DELIVERED:
-                assert event.created_at == shipment.delivered_at
+                assert event.created_at in {s.delivered_at for s in shipments}
+            elif event.kind == OrderEvent.Kind.RETURNED:
+                assert event.created_at in returned_at
             elif event.kind == OrderEvent.Kind.CANCELLED:
                 assert event.created_at == order.cancelled_at
     for model, fields in [
@@ -344,6 +507,8 @@ def test_timestamps_are_believable(demo):
         (StockMovement, ["created_at"]),
         (OrderEvent, ["created_at"]),
         (Payment, ["created_at", "updated_at"]),
+        (Shipment, ["shipped_at", "delivered_at"]),
+        (Return, ["created_at"]),
     ]:
         for name in fields:
             assert not model.objects.filter(**{f"{name}__gte": DEMO_NOW}).exists(), (model, name)
@@ -429,7 +594,11 @@ def test_generator_builds_the_same_story_for_another_day(tmp_path):
             month, year = _months(int(match[1]), int(match[2]), months)
             return f"exp {month:02d}/{year}"
 
-        return re.sub(r"exp (\d\d)/(\d{4})", moved, text)
+        def moved_day(match):  # a delivery's date in its history entry
+            return (datetime.datetime.fromisoformat(match[0]) + days).strftime("%Y-%m-%d %H:%M")
+
+        text = re.sub(r"exp (\d\d)/(\d{4})", moved, text)
+        return re.sub(r"\d{4}-\d\d-\d\d \d\d:\d\d", moved_day, text)
 
     assert [(o["model"], o["pk"]) for o in built] == [(o["model"], o["pk"]) for o in committed]
     moved_times = 0

@@ -2,16 +2,29 @@
 
 import datetime
 from collections import Counter, defaultdict
+from decimal import Decimal
 from io import StringIO
 
 import pytest
 from django.core.management import call_command
 from django.db import connection, transaction
+from django.db.models import Count
 
 from catalog.models import Product, ProductType, Stock, StockMovement
 from catalog.services import product_create
 from customers.models import Address, Customer
-from orders.models import Order, OrderEvent, OrderLine, OrderStatus, Shipment
+from orders.carriers import STANDARD_CARRIERS
+from orders.models import (
+    OPEN_STATUSES,
+    Order,
+    OrderEvent,
+    OrderLine,
+    OrderStatus,
+    Return,
+    ReturnLine,
+    Shipment,
+    ShipmentLine,
+)
 from orders.services import order_deliver, order_number_for, order_place, order_ship
 from payments.models import Payment, PaymentMethod
 from payments.services import payment_capture
@@ -31,9 +44,10 @@ S = OrderStatus
 EVENTS = {
     S.PLACED: ["placed"],
     S.PAID: ["placed", "payment_captured", "paid"],
-    S.SHIPPED: ["placed", "payment_captured", "paid", "shipped"],
-    S.DELIVERED: ["placed", "payment_captured", "paid", "shipped", "delivered"],
 }
+# After payment: a "shipped" per parcel, a "delivered" per delivery, a "refunded" and a
+# "returned" per return.
+FULFILLED = (S.PARTIALLY_SHIPPED, S.SHIPPED, S.DELIVERED, S.PARTIALLY_RETURNED, S.RETURNED)
 
 
 def seed(**overrides) -> scale.SeedReport:
@@ -70,64 +84,171 @@ def test_small_run_has_every_status_and_keeps_every_rule():
     assert statuses[S.DELIVERED] > 150
     oldest_open = Order.objects.filter(status__in=[S.PLACED, S.PAID]).order_by("created_at").first()
     assert oldest_open.created_at > NOW - datetime.timedelta(days=4)
-    # Some orders were cancelled after payment, and refunded in full.
+    # Some orders were cancelled after payment, or all their goods came back: refunded in full.
     refunded = Payment.objects.filter(status=Payment.Status.REFUNDED)
-    assert refunded.exists()
-    assert all(p.refunded_amount == p.amount and p.order.status == S.CANCELLED for p in refunded)
+    assert refunded.filter(order__status=S.CANCELLED).exists()
+    assert all(
+        p.refunded_amount == p.amount and p.order.status in (S.CANCELLED, S.RETURNED) for p in refunded
+    )
+    # Returns were refunded in part: what came back.
+    assert Payment.objects.filter(status=Payment.Status.CAPTURED, refunded_amount__gt=0).exists()
+
+
+def test_partial_shipments_and_returns_come_in_realistic_shares():
+    seed(orders=1500, days=60)
+    shipped = Order.objects.filter(shipment__isnull=False).distinct()
+    in_two = Order.objects.filter(pk__in=ShipmentLine.objects.values("shipment__order")).annotate(
+        parcels=Count("shipment", distinct=True)
+    )
+    share = in_two.filter(parcels=2).count() / shipped.count()
+    assert 0.02 < share < 0.1, share
+    assert not in_two.filter(parcels__gt=2).exists()
+    # Still waiting for the rest: their open units are held, the shipped ones are not.
+    waiting = Order.objects.filter(status=S.PARTIALLY_SHIPPED)
+    assert waiting.exists()
+    for order in waiting:
+        lines = list(order.lines.all())
+        assert 0 < sum(line.quantity_shipped for line in lines) < sum(line.quantity for line in lines)
+    delivered_or_back = Order.objects.filter(status__in=[S.DELIVERED, S.PARTIALLY_RETURNED, S.RETURNED])
+    returns = Return.objects.count()
+    assert 0.01 < returns / delivered_or_back.count() < 0.05
+    assert ReturnLine.objects.filter(restocked=True).exists()
+    assert ReturnLine.objects.filter(restocked=False).exists()  # written off as damaged
 
 
 def test_every_order_has_the_rows_the_services_would_have_written():
     seed()
     events = defaultdict(list)
-    for order_id, kind in OrderEvent.objects.order_by("created_at", "pk").values_list("order_id", "kind"):
-        events[order_id].append(kind)
+    for event in OrderEvent.objects.order_by("created_at", "pk"):
+        events[event.order_id].append(event)
     lines = defaultdict(dict)
-    for order_id, product_id, quantity in OrderLine.objects.values_list("order_id", "product_id", "quantity"):
-        lines[order_id][product_id] = quantity
-    ledger = defaultdict(lambda: defaultdict(dict))
+    line_rows = {}
+    for line in OrderLine.objects.all():
+        lines[line.order_id][line.product_id] = line.quantity
+        line_rows[line.pk] = line
+    ledger = defaultdict(lambda: defaultdict(lambda: defaultdict(lambda: [0, 0])))
     for number, kind, product_id, on_hand, allocated in StockMovement.objects.exclude(
         order_number=""
     ).values_list("order_number", "kind", "product_id", "on_hand_delta", "allocated_delta"):
-        ledger[number][kind][product_id] = (on_hand, allocated)
+        ledger[number][kind][product_id][0] += on_hand
+        ledger[number][kind][product_id][1] += allocated
     payments = defaultdict(list)
     for payment in Payment.objects.all():
         payments[payment.order_id].append(payment)
-    shipments = {s.order_id: s for s in Shipment.objects.all()}
+    shipments = defaultdict(list)
+    for shipment in Shipment.objects.select_related("carrier").prefetch_related("lines"):
+        shipments[shipment.order_id].append(shipment)
+    returns = defaultdict(list)
+    for record in Return.objects.prefetch_related("lines"):
+        returns[record.order_id].append(record)
+    standard = {code for code, *_ in STANDARD_CARRIERS}
 
     for order in Order.objects.all():
         assert order.number == order_number_for(order.pk)
         assert order.created_at < NOW
         assert 1 <= len(lines[order.pk]) <= 5
-        allocated = {pk: (0, q) for pk, q in lines[order.pk].items()}
+        kinds = [e.kind for e in events[order.pk]]
+        allocated = {pk: [0, q] for pk, q in lines[order.pk].items()}
         assert ledger[order.number]["allocation"] == allocated
         paid = order.paid_at is not None
+        # The statuses the events step through end at the order's.
+        status = ""
+        for event in events[order.pk]:
+            if event.to_status:
+                assert event.from_status == status, order.number
+                status = event.to_status
+        assert status == order.status, order.number
         if order.status == S.CANCELLED:
             cancelled = ["cancelled", "refunded"] if paid else ["cancelled"]
-            expected = [*EVENTS[S.PAID][: 3 if paid else 1], *cancelled]
-            assert events[order.pk] == expected
-            released = {pk: (0, -q) for pk, q in lines[order.pk].items()}
+            assert kinds == [*EVENTS[S.PAID][: 3 if paid else 1], *cancelled]
+            released = {pk: [0, -q] for pk, q in lines[order.pk].items()}
             assert ledger[order.number]["release"] == released
-            assert order.pk not in shipments
         else:
-            assert events[order.pk] == EVENTS[order.status]
             assert "release" not in ledger[order.number]
-        if order.status in (S.SHIPPED, S.DELIVERED):
-            assert ledger[order.number]["sale"] == {pk: (-q, -q) for pk, q in lines[order.pk].items()}
-            shipment = shipments[order.pk]
+        if order.status in FULFILLED:
+            assert kinds[:3] == EVENTS[S.PAID]
+            later = Counter(kinds[3:])
+            delivered = [s for s in shipments[order.pk] if s.status == Shipment.Status.DELIVERED]
+            assert (
+                later
+                == Counter(
+                    shipped=len(shipments[order.pk]),
+                    delivered=len(delivered),
+                    refunded=len(returns[order.pk]),
+                    returned=len(returns[order.pk]),
+                )
+                - Counter()
+            ), order.number
+        elif order.status != S.CANCELLED:
+            assert kinds == EVENTS[order.status]
+        # Each parcel's units left stock when it did; the line counters are the parcels' sums.
+        shipped = defaultdict(int)
+        for shipment in shipments[order.pk]:
             assert shipment.shipped_at >= order.paid_at
-            assert (shipment.status == Shipment.Status.DELIVERED) == (order.status == S.DELIVERED)
-            assert shipment.tracking_number
+            assert shipment.carrier_id in standard and shipment.tracking_number
+            assert (shipment.delivered_at is not None) == (shipment.status == Shipment.Status.DELIVERED)
+            assert shipment.lines.all(), shipment
+            for item in shipment.lines.all():
+                shipped[item.order_line_id] += item.quantity
+        sold = defaultdict(int)
+        for line_pk, quantity in shipped.items():
+            sold[line_rows[line_pk].product_id] += quantity
+        assert ledger[order.number].get("sale", {}) == {pk: [-q, -q] for pk, q in sold.items()}
+        order_lines = [line for line in line_rows.values() if line.order_id == order.pk]
+        assert {line.pk: line.quantity_shipped for line in order_lines if line.quantity_shipped} == dict(
+            shipped
+        )
+        if order.status in (S.SHIPPED, S.DELIVERED, S.PARTIALLY_RETURNED, S.RETURNED):
+            assert all(line.quantity_shipped == line.quantity for line in order_lines)
+        elif order.status == S.PARTIALLY_SHIPPED:
+            assert 0 < sum(shipped.values()) < sum(line.quantity for line in order_lines)
         else:
-            assert "sale" not in ledger[order.number]
-            assert order.pk not in shipments
+            assert not shipments[order.pk]
+        # Returns: counters, restocked units back on hand with the order's number, refunds.
+        returned = defaultdict(int)
+        restocked = defaultdict(int)
+        refunded = Decimal("0")
+        for record in returns[order.pk]:
+            assert record.created_at > max(s.delivered_at for s in shipments[order.pk])
+            charged = Decimal("0")
+            for item in record.lines.all():
+                returned[item.order_line_id] += item.quantity
+                charged += line_rows[item.order_line_id].unit_price * item.quantity
+                if item.restocked:
+                    restocked[line_rows[item.order_line_id].product_id] += item.quantity
+            shipping = order.shipping_cost if record.refund_shipping else Decimal("0")
+            assert record.refunded_amount == charged + shipping
+            refunded += record.refunded_amount
+        assert {line.pk: line.quantity_returned for line in order_lines if line.quantity_returned} == dict(
+            returned
+        )
+        assert ledger[order.number].get("return", {}) == {pk: [q, 0] for pk, q in restocked.items()}
+        if order.status == S.RETURNED:
+            assert all(line.quantity_returned == line.quantity for line in order_lines)
+        elif order.status == S.PARTIALLY_RETURNED:
+            assert returned and any(line.quantity_returned < line.quantity for line in order_lines)
+        else:
+            assert not returns[order.pk]
         if paid:
             (payment,) = payments[order.pk]
             assert payment.amount == order.total
             assert payment.method_label == (order.payment_method_label or "Manual payment")
-            assert payment.status == ("refunded" if order.status == S.CANCELLED else "captured")
+            if order.status == S.CANCELLED:
+                assert (payment.status, payment.refunded_amount) == ("refunded", order.total)
+            else:
+                assert payment.refunded_amount == refunded
+                assert payment.status == ("refunded" if refunded == order.total else "captured")
         else:
             assert payments[order.pk] == []
             assert order.status in (S.PLACED, S.CANCELLED)
+    # Open orders hold what they have not shipped, and nothing else does.
+    held = defaultdict(int)
+    for line in line_rows.values():
+        if Order.objects.get(pk=line.order_id).status in OPEN_STATUSES:
+            held[line.product_id] += line.quantity - line.quantity_shipped
+    assert {s.pk: s.allocated for s in Stock.objects.all() if s.allocated} == {
+        pk: q for pk, q in held.items() if q
+    }
 
 
 def test_customers_have_one_default_address_and_method_and_no_card_numbers():

@@ -135,3 +135,55 @@ def test_excel_export_of_orders_has_the_columns_and_real_numbers(client):
     assert values["number"] == order.number
     assert Decimal(str(values["total"])) == order.total
     assert isinstance(values["total"], int | float | Decimal)
+
+
+def _shipped_in_parts(product_a, product_b, *, first=("UPS", "1ZPART1"), second=("DHL", "JDPART2")):
+    order = paid_order(product_a, product_b)
+    line_a, line_b = order.lines.order_by("pk")
+    order_services.order_ship(order=order, carrier=first[0], tracking_number=first[1], lines=[(line_a, 1)])
+    order_services.order_ship(order=order, carrier=second[0], tracking_number=second[1], lines=[(line_b, 1)])
+    return order
+
+
+def test_an_order_shipped_in_parts_exports_every_tracking_number_and_carrier(client):
+    log_in(client, CUSTOMER_SERVICE)
+    a, b, c = (ProductFactory(stock=5) for _ in range(3))
+    two_parts = _shipped_in_parts(a, b)
+    partly = paid_order(a, c)
+    order_services.order_ship(
+        order=partly, carrier="courier", tracking_number="", lines=[(partly.lines.order_by("pk")[0], 1)]
+    )
+    same_carrier = _shipped_in_parts(b, c, first=("UPS", "1ZSAME1"), second=("UPS", "1ZSAME2"))
+
+    rows = {row["number"]: row for row in csv_rows(export(client, Order))}
+
+    assert (rows[two_parts.number]["tracking_number"], rows[two_parts.number]["carrier"]) == (
+        "1ZPART1, JDPART2",
+        "UPS, DHL",
+    )
+    assert rows[two_parts.number]["status"] == "shipped"
+    # An untracked carrier's parcel has no number to show; the carrier is still named.
+    assert (rows[partly.number]["tracking_number"], rows[partly.number]["carrier"]) == ("", "Local courier")
+    assert rows[partly.number]["status"] == "partially_shipped"
+    assert rows[same_carrier.number]["tracking_number"] == "1ZSAME1, 1ZSAME2"
+    assert rows[same_carrier.number]["carrier"] == "UPS"
+
+
+def test_the_order_export_reads_shipments_without_a_query_per_row():
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from orders.resources import OrderResource
+
+    def queries_for_export() -> int:
+        with CaptureQueriesContext(connection) as queries:
+            OrderResource().export(queryset=Order.objects.order_by("pk"))
+        return len(queries)
+
+    products = [ProductFactory(stock=50) for _ in range(2)]
+    for n in range(2):
+        _shipped_in_parts(*products, first=("UPS", f"1ZA{n}"), second=("FedEx", f"77B{n}"))
+    few = queries_for_export()
+    for n in range(6):
+        _shipped_in_parts(*products, first=("DHL", f"JDC{n}"), second=("USPS", f"94D{n}"))
+    assert queries_for_export() == few <= 4

@@ -194,7 +194,7 @@ class TestShipment:
         with refused_by_database(DELIVERED_AFTER_SHIPPED):
             Shipment.objects.create(
                 order=order,
-                carrier="UPS",
+                carrier_id="ups",
                 tracking_number="1Z999",
                 status=Shipment.Status.DELIVERED,
                 shipped_at=shipped_at,

@@ -2,12 +2,13 @@
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from orders.models import Order
 from orders.selectors import order_search
 from shop.core import admin_perf
 from shop.core.admin_perf import EstimatedCountPaginator
-from tests.factories import CustomerFactory, OrderFactory, ShipmentFactory
+from tests.factories import CarrierFactory, CustomerFactory, OrderFactory, ShipmentFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -37,6 +38,26 @@ def test_tracking_number_exact_and_partial(orders):
     _, b = orders
     assert search("1Z999AA10123456784") == {b}
     assert search("AA1012345") == {b}
+
+
+def test_an_order_shipped_in_two_parts_is_found_by_either_tracking_number(orders):
+    _, b = orders
+    ShipmentFactory(order=b, carrier=CarrierFactory(code="dhl", name="DHL"), tracking_number="JD014600006281")
+    assert search("1Z999AA10123456784") == {b}
+    assert search("JD014600006281") == {b}
+    assert search("4600006") == {b}  # part of the second number
+    assert set(order_search(Order.objects.all(), "JD014600006281").values_list("pk", flat=True)) == {b.pk}
+
+
+def test_a_tracking_number_is_looked_up_exactly_before_any_partial_match(orders):
+    _, b = orders
+    ShipmentFactory(order=b, tracking_number="1Z999AA10123456785")
+    ShipmentFactory(tracking_number="X1Z999AA10123456784X")  # contains the first, another order
+    # Found exactly: the partial lookup (which would also find the other order) is not made.
+    with CaptureQueriesContext(connection) as queries:
+        assert search("1Z999AA10123456784") == {b}
+    assert len(queries) == 2
+    assert not [q["sql"] for q in queries if "LIKE" in q["sql"].upper()]
 
 
 def test_email_ignores_case(orders):

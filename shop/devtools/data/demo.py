@@ -686,8 +686,11 @@ DEACTIVATIONS = [("SP-RBS-5", "2026-11-01 16:00")]
 
 # Orders, each with what happened to it. `lines`: (SKU, quantity); `method` absent: no saved
 # payment method; `address` absent: the customer's default shipping address; `pay` (default true):
-# captured CAPTURE_DELAY_MINUTES after placing; `ship`: (carrier, when); `cancel`: (when, reason),
-# the reason may name another order's number as {KEY}.
+# captured CAPTURE_DELAY_MINUTES after placing; `ship`: (carrier, when), all of it in one parcel,
+# and `deliver`: when it arrived; or `shipments`: the parcels one by one, each {"carrier", "at",
+# "lines": [(SKU, quantity)] (absent: all that is left), "delivered" (absent: in transit)};
+# carriers are the standard ones (orders/carriers.py) by name; `cancel`: (when, reason), the
+# reason may name another order's number as {KEY}.
 ORDERS = [
     {
         "key": "O1",
@@ -784,8 +787,17 @@ ORDERS = [
         "placed": "2026-11-02 19:30",
         "lines": [("CL-RNJ-OLV-M", 1), ("CL-CHN-KHK-3232", 1), ("EL-HDP-200", 1)],
         "method": "sophia-paypal",
-        "ship": ("UPS", "2026-11-03 16:00"),
-        "deliver": "2026-11-06 18:45",
+        # Shipped in two parts: the clothes from the main warehouse, the headphones from the
+        # electronics stock room two days later.
+        "shipments": [
+            {
+                "carrier": "UPS",
+                "at": "2026-11-03 16:00",
+                "lines": [("CL-RNJ-OLV-M", 1), ("CL-CHN-KHK-3232", 1)],
+                "delivered": "2026-11-06 18:45",
+            },
+            {"carrier": "DHL", "at": "2026-11-05 15:30", "delivered": "2026-11-07 17:20"},
+        ],
     },
     {
         "key": "O12",
@@ -834,6 +846,8 @@ ORDERS = [
         "placed": "2026-11-17 19:40",
         "lines": [("SP-TRS-10", 1), ("SP-HMK-01", 1)],
         "method": "sarah-visa",
+        # The hammock went ahead; the shoes wait for the next delivery from the supplier.
+        "shipments": [{"carrier": "USPS", "at": "2026-11-18 16:30", "lines": [("SP-HMK-01", 1)]}],
     },
     {
         "key": "O18",
@@ -850,6 +864,8 @@ ORDERS = [
         "lines": [("EL-FIT-003", 1), ("SP-YGM-6MM", 1)],
         "method": "daniel-mc",
         "address": "daniel-parents",
+        # The mat went by the local courier (untracked); the tracker still to ship.
+        "shipments": [{"carrier": "Local courier", "at": "2026-11-19 14:10", "lines": [("SP-YGM-6MM", 1)]}],
     },
     {
         "key": "O20",
@@ -873,7 +889,6 @@ ORDERS = [
         "placed": "2026-11-19 21:47",
         "lines": [("CL-MER-NVY-M", 1)],
         "method": "emily-paypal",
-        "pay": False,
     },
     # Taken by the order desk for an invoice: the customer paid part of it by bank transfer so
     # far ("offline_payment": when, how, amount, reference).
@@ -897,9 +912,46 @@ ORDERS = [
     },
 ]
 
-# A delivered order from which the customer sent one item back: restocked and partly refunded.
-# (order key, SKU, quantity, when)
-RETURNS = [("O4", "SP-BTL-32", 1, "2026-10-23 15:30")]
+# Goods customers sent back (orders.services.order_return): `lines`: (SKU, quantity, restocked:
+# back on the shelf, or written off as damaged); `refund` (default true): the lines' prices
+# refunded, and the shipping charge too with `refund_shipping`.
+RETURNS = [
+    # A gift the recipient already had: all three books back, unopened, shipping refunded too.
+    {
+        "order": "O2",
+        "at": "2026-10-16 14:40",
+        "lines": [("BK-SOURDOUGH", 1, True), ("BK-QUIET-HC", 1, True), ("BK-SMALLGRDN", 1, True)],
+        "refund_shipping": True,
+        "reason": "A gift: the recipient already had all three; returned unopened",
+    },
+    # One of two bottles back, unopened: restocked and refunded.
+    {
+        "order": "O4",
+        "at": "2026-10-23 15:30",
+        "lines": [("SP-BTL-32", 1, True)],
+        "reason": "Ordered one too many; returned unopened",
+    },
+    # The sweaters came back in two parcels, and the beanie with the second.
+    {
+        "order": "O7",
+        "at": "2026-10-27 16:05",
+        "lines": [("CL-MER-NVY-M", 1, True)],
+        "reason": "Too small",
+    },
+    {
+        "order": "O7",
+        "at": "2026-10-31 15:20",
+        "lines": [("CL-MER-NVY-M", 1, True), ("CL-BNE-CHR", 1, True)],
+        "reason": "The second sweater is too small as well; the beanie was meant to match",
+    },
+    # One of two dumbbells arrived with a cracked dial: written off, refunded.
+    {
+        "order": "O10",
+        "at": "2026-11-05 14:25",
+        "lines": [("SP-DMB-25", 1, False)],
+        "reason": "Arrived with a cracked selector dial (photo on file)",
+    },
+]
 
 # How long after placing a paid order its payment is captured.
 CAPTURE_DELAY_MINUTES = 1

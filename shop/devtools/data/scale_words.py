@@ -218,7 +218,11 @@ PRODUCT_TYPES = [
 # Product names: "{brand} {noun}, {variant}".
 PRODUCT_BRANDS = ("Aurora", "Summit", "Northwind", "Lumen", "Harbor", "Everline", "Kestrel", "Oakridge")
 
-CARRIERS = ("UPS", "FedEx", "DHL")
+# Standard carriers (orders/carriers.py) by code; their tracking numbers never look like a card's.
+CARRIERS = ("ups", "fedex", "dhl")
+# Why goods came back: restocked (unopened, wrong size) or written off (damaged).
+RETURN_REASONS = ("Changed their mind", "Wrong size", "Ordered by mistake", "Arrived too late")
+DAMAGED_REASONS = ("Arrived damaged", "Faulty on arrival")
 # Reasons an order was cancelled.
 CANCEL_BEFORE_PAYMENT = ("Payment not received.", "Customer request.", "Duplicate order.")
 CANCEL_AFTER_PAYMENT = (

@@ -2,8 +2,11 @@
 
 The data is made by the real services (product_create, stock_receive, stock_adjust, order_place,
 order_draft_create, order_draft_set_lines, payment_capture (by saved methods and offline ways),
-order_ship, order_deliver, order_cancel, payment_refund, order_add_note), so every
-stock ledger row, order event and payment is exactly what the shop itself would have written. Each
+order_ship (whole orders and parts), order_deliver (per shipment), order_return (restocked or
+written off, refunded), order_cancel), so every stock ledger row, shipment and return line, order
+event and payment is exactly what the shop itself would have written. The carriers are the
+standard ones (orders/carriers.py), in the fixture too, so loading it on a database whose
+carriers were edited or removed still finds every shipment's carrier. Each
 service call runs in chronological order and the rows it wrote are then given that step's time
 (a queryset `.update()`: `auto_now_add` cannot be set any other way), so the history reads as if it
 had happened over the weeks before the fixture's day.
@@ -28,7 +31,7 @@ import subprocess
 import sys
 import tempfile
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from io import StringIO
 from pathlib import Path
@@ -45,7 +48,7 @@ from catalog import services as catalog_services
 from catalog.models import Product, ProductType, Stock, StockMovement
 from customers.models import Address, Customer
 from orders import services as order_services
-from orders.models import Order, OrderEvent, OrderStatus, Shipment
+from orders.models import Order, OrderEvent, OrderStatus, Return, ReturnLine, Shipment, ShipmentLine
 from payments import services as payment_services
 from payments.models import Payment, PaymentMethod
 from shop.backoffice.integrity import find_violations
@@ -68,7 +71,11 @@ FIXTURE_MODELS = [
     "payments.PaymentMethod",
     "orders.Order",
     "orders.OrderLine",
+    "orders.Carrier",
     "orders.Shipment",
+    "orders.ShipmentLine",
+    "orders.Return",
+    "orders.ReturnLine",
     "orders.OrderEvent",
     "payments.Payment",
 ]
@@ -190,6 +197,24 @@ class ProductSpec:
 
 
 @dataclass
+class ShipmentSpec:
+    carrier: str  # a standard carrier's name
+    at: datetime.datetime
+    lines: list[tuple[str, int]] | None = None  # (SKU, quantity); None: all that is left
+    delivered: datetime.datetime | None = None
+
+
+@dataclass
+class ReturnSpec:
+    order: str
+    at: datetime.datetime
+    lines: list[tuple[str, int, bool]]  # (SKU, quantity, restocked)
+    refund: bool = True
+    refund_shipping: bool = False
+    reason: str = ""
+
+
+@dataclass
 class OrderSpec:
     key: str
     customer: str
@@ -198,8 +223,7 @@ class OrderSpec:
     method: str | None = None
     address: str | None = None  # None: the customer's default shipping address
     pay: bool = True  # captured CAPTURE_DELAY after placing
-    ship: tuple[str, datetime.datetime] | None = None  # (carrier, when)
-    deliver: datetime.datetime | None = None
+    shipments: list[ShipmentSpec] = field(default_factory=list)  # in the order they leave
     cancel: tuple[datetime.datetime, str] | None = None  # (when, reason); reason may use {KEY}
     # A part payment staff recorded: (when, offline way, amount, reference).
     offline_payment: tuple[datetime.datetime, str, str, str] | None = None
@@ -216,7 +240,7 @@ class DemoData:
     adjustments: list[tuple[str, int, str, datetime.datetime, str]]  # (SKU, change, reason, when, note)
     deactivations: list[tuple[str, datetime.datetime]]  # (SKU, when)
     orders: list[OrderSpec]
-    returns: list[tuple[str, str, int, datetime.datetime]]  # (order key, SKU, quantity, when)
+    returns: list[ReturnSpec]
     capture_delay: datetime.timedelta
 
 
@@ -234,13 +258,19 @@ def load_data(calendar: DemoCalendar) -> DemoData:
         expiry = calendar.expiry(*row["expiry"]) if "expiry" in row else None
         return MethodSpec(**{**row, "created": at(row["created"]), "expiry": expiry})
 
+    def shipment(row: dict) -> ShipmentSpec:
+        delivered = at(row["delivered"]) if "delivered" in row else None
+        return ShipmentSpec(**{**row, "at": at(row["at"]), "delivered": delivered})
+
     def order(row: dict) -> OrderSpec:
+        row = dict(row)
         times = {"placed": at(row["placed"])}
-        if "ship" in row:
-            carrier, when = row["ship"]
-            times["ship"] = (carrier, at(when))
-        if "deliver" in row:
-            times["deliver"] = at(row["deliver"])
+        shipments = [shipment(s) for s in row.pop("shipments", [])]
+        if "ship" in row:  # the whole order in one parcel
+            carrier, when = row.pop("ship")
+            deliver = row.pop("deliver", None)
+            shipments.append(ShipmentSpec(carrier, at(when), delivered=at(deliver) if deliver else None))
+        times["shipments"] = shipments
         if "cancel" in row:
             when, reason = row["cancel"]
             times["cancel"] = (at(when), reason)
@@ -266,7 +296,7 @@ def load_data(calendar: DemoCalendar) -> DemoData:
         ],
         deactivations=[(sku, at(when)) for sku, when in demo_data.DEACTIVATIONS],
         orders=[order(row) for row in demo_data.ORDERS],
-        returns=[(key, sku, quantity, at(when)) for key, sku, quantity, when in demo_data.RETURNS],
+        returns=[ReturnSpec(**{**row, "at": at(row["at"])}) for row in demo_data.RETURNS],
         capture_delay=datetime.timedelta(minutes=demo_data.CAPTURE_DELAY_MINUTES),
     )
 
@@ -306,13 +336,19 @@ class PaymentMethodOnDay(PaymentMethod):
         return self.expired_on(self.day)
 
 
-def tracking_number(carrier: str, order_pk: int) -> str:
+def tracking_number(carrier: str, order_pk: int, part: int = 0) -> str:
+    """A believable, unique tracking number for the order's `part`-th parcel ("" for the local
+    courier, which is untracked)."""
     if carrier == "UPS":
-        return f"1Z8A7V94{0x3D000000 + order_pk * 7919:010d}"
+        return f"1Z8A7V94{0x3D000000 + order_pk * 7919 + part * 13:010d}"
     if carrier == "USPS":
-        return f"9400111202895{order_pk * 104729:09d}"
+        return f"9400111202895{order_pk * 104729 + part * 17:09d}"
     if carrier == "FedEx":
-        return f"7749{order_pk * 1046527:08d}"
+        return f"7749{order_pk * 1046527 + part * 19:08d}"
+    if carrier == "DHL":
+        return f"{order_pk * 6700417 + part * 23:010d}"
+    if carrier == "Local courier":
+        return ""
     raise ValueError(carrier)
 
 
@@ -327,6 +363,7 @@ STAMPED_NEW_ROWS = {
     OrderEvent: ("created_at",),
     Payment: ("created_at", "updated_at"),
     Shipment: ("shipped_at",),
+    Return: ("created_at",),
 }
 
 
@@ -355,6 +392,7 @@ class DemoBuilder:
         self.types: dict[str, ProductType] = {}
         self.products: dict[str, Product] = {}
         self.orders: dict[str, Order] = {}
+        self.shipments: dict[tuple[str, int], Shipment] = {}
         self.steps: list[tuple[datetime.datetime, int, str, object]] = []
 
     def step(self, when, label, fn):
@@ -395,12 +433,8 @@ class DemoBuilder:
             self.step(when, f"deactivate {sku}", lambda when, sku=sku: self.deactivate(sku, when))
         for spec in data.orders:
             self.plan_order(spec)
-        for order_key, sku, quantity, when in data.returns:
-            self.step(
-                when,
-                f"return {order_key}",
-                lambda when, o=order_key, s=sku, q=quantity: self.ret(o, s, q, when),
-            )
+        for spec in data.returns:
+            self.step(spec.at, f"return from {spec.order}", lambda when, s=spec: self.ret(s, when))
 
     def plan_order(self, spec: OrderSpec):
         if spec.draft:
@@ -419,11 +453,14 @@ class DemoBuilder:
                 f"capture {spec.key}",
                 lambda when: self.capture(spec, when),
             )
-        if spec.ship:
-            carrier, shipped = spec.ship
-            self.step(shipped, f"ship {spec.key}", lambda when: self.ship(spec, carrier))
-        if spec.deliver:
-            self.step(spec.deliver, f"deliver {spec.key}", lambda when: self.deliver(spec, when))
+        for part, shipment in enumerate(spec.shipments):
+            self.step(shipment.at, f"ship {spec.key} #{part + 1}", lambda when, p=part: self.ship(spec, p))
+            if shipment.delivered:
+                self.step(
+                    shipment.delivered,
+                    f"deliver {spec.key} #{part + 1}",
+                    lambda when, p=part: self.deliver(spec, p, when),
+                )
         if spec.cancel:
             cancelled, reason = spec.cancel
             self.step(cancelled, f"cancel {spec.key}", lambda when: self.cancel(spec, reason, when))
@@ -540,16 +577,26 @@ class DemoBuilder:
         payment_services.payment_capture(order=order, method=method, reference=reference)
         Order.objects.filter(pk=order.pk, status=OrderStatus.PAID).update(paid_at=when)
 
-    def ship(self, spec: OrderSpec, carrier: str):
+    def order_line(self, order: Order, sku: str):
+        return order.lines.get(product=self.products[sku])
+
+    def ship(self, spec: OrderSpec, part: int):
         order = self.orders[spec.key]
-        order_services.order_ship(
-            order=order, carrier=carrier, tracking_number=tracking_number(carrier, order.pk)
+        shipment = spec.shipments[part]
+        lines = None
+        if shipment.lines is not None:
+            lines = [(self.order_line(order, sku), quantity) for sku, quantity in shipment.lines]
+        self.shipments[spec.key, part] = order_services.order_ship(
+            order=order,
+            carrier=shipment.carrier,
+            tracking_number=tracking_number(shipment.carrier, order.pk, part),
+            lines=lines,
         )
 
-    def deliver(self, spec: OrderSpec, when):
-        order = self.orders[spec.key]
-        order_services.order_deliver(order=order)
-        Shipment.objects.filter(order=order).update(delivered_at=when)
+    def deliver(self, spec: OrderSpec, part: int, when):
+        shipment = self.shipments[spec.key, part]
+        shipment.refresh_from_db()  # its shipped_at is the ship step's time (stamped)
+        order_services.order_deliver(order=self.orders[spec.key], shipment=shipment, delivered_at=when)
 
     def cancel(self, spec: OrderSpec, reason: str, when):
         order = self.orders[spec.key]
@@ -558,27 +605,19 @@ class DemoBuilder:
         Order.objects.filter(pk=order.pk).update(cancelled_at=when)
         Payment.objects.filter(order=order, refunded_amount__gt=0).update(updated_at=when)
 
-    def ret(self, order_key: str, sku: str, quantity: int, when):
-        order = self.orders[order_key]
-        product = self.products[sku]
-        line = order.lines.get(product=product)
-        catalog_services.stock_adjust(
-            product=product,
-            delta=quantity,
-            reason=StockMovement.Reason.RETURN,
-            note=f"Returned from {order.number}: {quantity} x {product.name}, unopened.",
-        )
-        order_services.order_add_note(
+    def ret(self, spec: ReturnSpec, when):
+        order = self.orders[spec.order]
+        refunded_before = dict(order.payments.values_list("pk", "refunded_amount"))
+        order_services.order_return(
             order=order,
-            message=f"Customer returned {quantity} x {product.name} (unopened); restocked and refunded.",
+            lines=[(self.order_line(order, sku), quantity, restock) for sku, quantity, restock in spec.lines],
+            refund=spec.refund,
+            refund_shipping=spec.refund_shipping,
+            reason=spec.reason,
         )
-        payment = order.payments.get()
-        payment_services.payment_refund(
-            payment=payment,
-            amount=line.unit_price * quantity,
-            reason=f"Return of {quantity} x {product.name}.",
-        )
-        Payment.objects.filter(pk=payment.pk).update(updated_at=when)
+        for pk, refunded in order.payments.values_list("pk", "refunded_amount"):
+            if refunded != refunded_before[pk]:
+                Payment.objects.filter(pk=pk).update(updated_at=when)
 
     def finish(self):
         """Times that follow from the history: last change of each stock row and order."""
@@ -613,13 +652,19 @@ def problems(now: datetime.datetime) -> list[str]:
         found.append("no product is out of stock")
     if not Product.objects.filter(is_active=False).exists():
         found.append("no inactive product")
-    for order in Order.objects.all():
-        times = [order.created_at, order.paid_at]
-        if hasattr(order, "shipment"):
-            times += [order.shipment.shipped_at, order.shipment.delivered_at]
-        times = [x for x in times if x]
-        if times != sorted(times) or len(set(times)) != len(times):
-            found.append(f"{order.number}: times out of order {times}")
+    for order in Order.objects.prefetch_related("shipments", "returns"):
+        shipments = list(order.shipments.all())
+        # Each parcel leaves after the order was placed and paid, and arrives after it left.
+        for times in [[order.created_at, order.paid_at]] + [
+            [order.created_at, order.paid_at, s.shipped_at, s.delivered_at] for s in shipments
+        ]:
+            times = [x for x in times if x]
+            if times != sorted(times) or len(set(times)) != len(times):
+                found.append(f"{order.number}: times out of order {times}")
+        last_shipped = max((s.shipped_at for s in shipments), default=None)
+        for record in order.returns.all():
+            if last_shipped is None or record.created_at <= last_shipped:
+                found.append(f"{order.number}: return #{record.pk} before its goods shipped")
     for model, fields in STAMPED_NEW_ROWS.items():
         for name in fields:
             late = model.objects.filter(**{f"{name}__gte": now}).count()
@@ -640,8 +685,9 @@ def summary() -> str:
         f"{StockMovement.objects.count()} stock movements",
         f"{Order.objects.count()} orders: "
         + ", ".join(f"{by_status.get(s, 0)} {s}" for s in OrderStatus.values)
-        + f"; {Shipment.objects.count()} shipments, {OrderEvent.objects.count()} events, "
-        f"{Payment.objects.count()} payments",
+        + f"; {Shipment.objects.count()} shipments ({ShipmentLine.objects.count()} lines), "
+        f"{Return.objects.count()} returns ({ReturnLine.objects.count()} lines), "
+        f"{OrderEvent.objects.count()} events, {Payment.objects.count()} payments",
     ]
     return "\n".join(lines)
 

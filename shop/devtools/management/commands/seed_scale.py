@@ -31,7 +31,8 @@ class Command(BaseCommand):
     help = (
         "Bring customers, products and orders up to the given totals with realistic, consistent "
         "data (addresses, payment methods, stock and its ledger, order lines, payments, "
-        "shipments, events). Running it again with bigger totals adds the difference."
+        "shipments (some in two parcels), returns, events). Running it again with bigger totals "
+        "adds the difference."
     )
 
     def add_arguments(self, parser):
