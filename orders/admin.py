@@ -454,14 +454,18 @@ class OrderLineInline(ReadOnlyInlineMixin, admin.TabularInline):
 
 
 class ShipmentInline(admin.TabularInline):
-    """Carrier and tracking number can be corrected; shipping and delivery go through services."""
+    """Tracking numbers can be corrected here (the carrier on the shipment's own page: a choice
+    per row would read the carriers once per shipment); shipping and delivery go through services."""
 
     model = Shipment
     formset = ChangedFieldsOnlyFormSet
     fields = ["carrier", "tracking_number", "status", "shipped_at", "delivered_at"]
-    readonly_fields = ["status", "shipped_at", "delivered_at"]
+    readonly_fields = ["carrier", "status", "shipped_at", "delivered_at"]
     can_delete = False
     extra = 0
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("carrier")
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -869,13 +873,26 @@ class OrderAdmin(StaffOperationsMixin, ExportMixin, admin.ModelAdmin):
 
     @admin.display(description="shipments")
     def shipments_summary(self, obj):
-        shipments = obj.shipments.select_related("carrier").prefetch_related("lines__order_line")
-        return render_to_string("admin/orders/order/shipments_summary.html", {"shipments": shipments})
+        # One statement for every shipment with its lines (a shipment always has lines).
+        lines = ShipmentLine.objects.filter(shipment__order=obj).select_related(
+            "shipment__carrier", "order_line"
+        )
+        shipments = {}
+        for line in lines.order_by("shipment__shipped_at", "shipment_id", "order_line_id"):
+            shipments.setdefault(line.shipment_id, (line.shipment, []))[1].append(line)
+        return render_to_string(
+            "admin/orders/order/shipments_summary.html", {"shipments": shipments.values()}
+        )
 
     @admin.display(description="returns")
     def returns_summary(self, obj):
-        returns = obj.returns.prefetch_related("lines__order_line")
-        return render_to_string("admin/orders/order/returns_summary.html", {"returns": returns})
+        lines = ReturnLine.objects.filter(return_record__order=obj).select_related(
+            "return_record", "order_line"
+        )
+        returns = {}
+        for line in lines.order_by("return_record__created_at", "return_record_id", "order_line_id"):
+            returns.setdefault(line.return_record_id, (line.return_record, []))[1].append(line)
+        return render_to_string("admin/orders/order/returns_summary.html", {"returns": returns.values()})
 
     @admin.display(description="total", ordering="total")
     def total_display(self, obj):
@@ -1026,7 +1043,13 @@ def packing_slips_page(request, slips, back_url: str) -> TemplateResponse:
     return TemplateResponse(
         request,
         "orders/packing_slip.html",
-        {"slips": slips, "back_url": back_url, **packing.store_context()},
+        # `objects`: the orders printed, as on every page a list action opens.
+        {
+            "slips": slips,
+            "objects": [slip.order for slip in slips],
+            "back_url": back_url,
+            **packing.store_context(),
+        },
     )
 
 

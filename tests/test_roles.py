@@ -21,7 +21,7 @@ from catalog import services as catalog_services
 from catalog.models import Product, ProductType, Stock, StockMovement
 from customers.models import Address, Customer
 from orders import services as order_services
-from orders.models import Order, OrderEvent, OrderLine, Shipment
+from orders.models import Carrier, Order, OrderEvent, OrderLine, Return, Shipment
 from payments.models import Payment, PaymentMethod
 from payments.services import payment_refund
 from tests.admin_support import (
@@ -66,6 +66,9 @@ def world():
     paid = paid_order(product, quantity=2, payment_method=card, reference="ch_secret_ref")
     shipped = paid_order(product, payment_method=card, reference="ch_other_ref")
     order_services.order_ship(order=shipped, carrier="UPS", tracking_number="1ZWORLD")
+    returned = paid_order(product, payment_method=card, reference="ch_returned_ref")
+    order_services.order_ship(order=returned, carrier="UPS", tracking_number="1ZBACK")
+    order_services.order_return(order=returned, lines=[(returned.lines.get(), 1)], reason="Too big")
     placed = place_order(product, customer=customer)
     draft = order_services.order_draft_create(customer=customer)
     order_services.order_draft_set_lines(order=draft, lines=[(product, 1)])
@@ -82,6 +85,8 @@ def world():
         Order: paid,
         OrderLine: paid.lines.get(),
         Shipment: Shipment.objects.get(order=shipped),
+        Carrier: Carrier.objects.get(code="ups"),
+        Return: Return.objects.get(order=returned),
         OrderEvent: paid.events.get(message="Called the customer"),
         PaymentMethod: card,
         Payment: paid.payments.get(),
@@ -92,7 +97,7 @@ def world():
 # The specification. Pages: l = list, c = an object's page, a = add page, d = delete page.
 PAGES = {
     INVENTORY: {ProductType: "lca", Product: "lca", Stock: "lc", StockMovement: "lc"},
-    SHIPPING: {Order: "lc", OrderLine: "lc", Shipment: "lc", OrderEvent: "lc"},
+    SHIPPING: {Order: "lc", OrderLine: "lc", Shipment: "lc", Carrier: "lc", OrderEvent: "lc"},
     CUSTOMER_SERVICE: {
         Customer: "lca",
         Address: "lcad",
@@ -100,6 +105,8 @@ PAGES = {
         Order: "lca",  # "Add order": the order desk
         OrderLine: "lc",
         Shipment: "lc",
+        Carrier: "lc",
+        Return: "lc",
         OrderEvent: "lc",
     },
     MANAGER: {
@@ -113,6 +120,8 @@ PAGES = {
         Order: "lca",
         OrderLine: "lc",
         Shipment: "lc",
+        Carrier: "lca",  # the carriers are the manager's: added and changed, never deleted
+        Return: "lc",
         OrderEvent: "lc",
         Payment: "lc",
     },
@@ -128,6 +137,8 @@ CUSTOM_PAGES = {
     (Order, "deliver", "shipped"): {SHIPPING, MANAGER},
     (Order, "cancel", "paid"): {CUSTOMER_SERVICE, MANAGER},
     (Order, "note", "paid"): {CUSTOMER_SERVICE, MANAGER},
+    (Order, "return_items", "shipped"): {CUSTOMER_SERVICE, MANAGER},
+    (Shipment, "packing_slip", Shipment): {SHIPPING, CUSTOMER_SERVICE, MANAGER},
     (Payment, "refund", Payment): {MANAGER},
     # The order desk: a draft's editor (place, save), a placed order's edit, recording a payment,
     # and discarding a draft (Django's delete page, for a draft only).
@@ -163,6 +174,7 @@ ACTIONS = {
         "mark_shipped": {SHIPPING, MANAGER},
         "mark_delivered": {SHIPPING, MANAGER},
         "cancel_selected": {CUSTOMER_SERVICE, MANAGER},
+        "print_packing_slips": {SHIPPING, CUSTOMER_SERVICE, MANAGER},
     },
     Customer: {"delete_selected": {MANAGER}, "anonymize_selected": {CUSTOMER_SERVICE, MANAGER}},
     Address: {"delete_selected": {CUSTOMER_SERVICE, MANAGER}},
@@ -172,6 +184,8 @@ ACTIONS = {
     StockMovement: {},
     OrderLine: {},
     Shipment: {},
+    Carrier: {},
+    Return: {},
     OrderEvent: {},
     Payment: {},
 }
@@ -406,7 +420,7 @@ def test_shipping_staff_order_list_has_the_awaiting_shipment_shortcut_and_no_pay
     response = client.get(admin_url(Order, "changelist"))
 
     html = response.content.decode()
-    assert f'href="{admin_url(Order, "changelist")}?status__exact=paid"' in html
+    assert f'href="{admin_url(Order, "changelist")}?status__in=paid,partially_shipped"' in html
     assert "Awaiting shipment" in html
     assert "payment_method_label" not in response.context["cl"].list_display
     assert "4242" not in html

@@ -283,6 +283,18 @@ class ObjectRowsFormSet(forms.BaseFormSet):
             kwargs["obj"] = self.objects[index]
         return kwargs
 
+    def _construct_form(self, i, **kwargs):
+        # Every row offers the same choices (carriers, reasons from a table...): read once for
+        # the page, not once per row.
+        form = super()._construct_form(i, **kwargs)
+        shared = self.__dict__.setdefault("_shared_choices", {})
+        for name, field in form.fields.items():
+            if isinstance(field, forms.ModelChoiceField):
+                if name not in shared:
+                    shared[name] = list(field.choices)
+                field.choices = shared[name]
+        return form
+
     def clean(self):
         super().clean()
         posted = [form.cleaned_data.get("pk") for form in self.forms if hasattr(form, "cleaned_data")]

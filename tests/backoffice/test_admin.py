@@ -7,6 +7,7 @@ methods and latest orders) costs the same number of queries however many it show
 default payment method and address per customer, and a customer with orders cannot be deleted.
 """
 
+import itertools
 import re
 
 import pytest
@@ -15,12 +16,13 @@ from django.urls import reverse
 
 from catalog.models import Product, ProductType, Stock, StockMovement
 from customers.models import Address, Customer
-from orders.models import Order, OrderEvent, OrderLine, Shipment
+from orders.models import Carrier, Order, OrderEvent, OrderLine, Return, ReturnLine, Shipment
 from payments.models import Payment, PaymentMethod
 from shop.backoffice.admin import CUSTOMER_PAGE_ORDERS
 from tests.admin_support import admin_url, count_queries, form_data, page_errors
 from tests.factories import (
     AddressFactory,
+    CarrierFactory,
     CustomerFactory,
     OrderEventFactory,
     OrderFactory,
@@ -54,6 +56,26 @@ def make_order():
     return order
 
 
+@pytest.fixture(autouse=True)
+def no_standard_carriers(db):
+    """Lists here count the rows they show: the carrier table starts as empty as the others
+    (shipments made here take UPS again through CarrierFactory)."""
+    Carrier.objects.all().delete()
+
+
+def make_return():
+    """A return of one unit of a delivered order's line, with a restocked and a written-off line."""
+    line = OrderLineFactory(quantity=2, order__status=Order.Status.PARTIALLY_RETURNED)
+    other = OrderLineFactory(order=line.order)
+    record = Return.objects.create(order=line.order, reason="Too small", refunded_amount="3.00")
+    ReturnLine.objects.create(return_record=record, order_line=line, quantity=1)
+    ReturnLine.objects.create(return_record=record, order_line=other, quantity=1, restocked=False)
+    return record
+
+
+CARRIER_CODES = itertools.count(1)
+
+
 # One row of each registered model, built with every relation its admin columns show.
 MAKERS = {
     Customer: lambda: OrderFactory().customer,
@@ -65,12 +87,14 @@ MAKERS = {
     Order: make_order,
     OrderLine: lambda: OrderLineFactory(),
     Shipment: lambda: ShipmentFactory(),
+    Carrier: lambda: CarrierFactory(code=f"carrier-{next(CARRIER_CODES)}", tracking_url=""),
+    Return: make_return,
     OrderEvent: lambda: OrderEventFactory(actor=UserFactory()),
     PaymentMethod: lambda: PaymentMethodFactory(),
     Payment: lambda: PaymentFactory(),
 }
 # Order: "Add order" is the order desk (pick or create the customer, then a draft's lines).
-ADDABLE = {Customer, Address, ProductType, Product, PaymentMethod, Order}
+ADDABLE = {Customer, Address, ProductType, Product, PaymentMethod, Order, Carrier}
 SERVICE_WRITTEN = [StockMovement, Payment, OrderLine, OrderEvent]
 
 

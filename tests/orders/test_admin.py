@@ -30,6 +30,7 @@ from tests.admin_support import (
     stock_of,
 )
 from tests.factories import (
+    CarrierFactory,
     CustomerFactory,
     OrderEventFactory,
     OrderFactory,
@@ -165,7 +166,7 @@ def test_order_page_shows_lines_as_charged_and_the_timeline(admin_client):
 # Shipping
 
 
-def _ship_rows(orders, carrier="UPS", prefix="1ZTRACK"):
+def _ship_rows(orders, carrier="ups", prefix="1ZTRACK"):
     return {order.pk: {"carrier": carrier, "tracking_number": f"{prefix}{order.pk}"} for order in orders}
 
 
@@ -187,7 +188,7 @@ def test_bulk_mark_shipped_ships_paid_orders_and_reports_placed_ones(client):
         order.refresh_from_db()
         assert order.status == Order.Status.SHIPPED
         shipment = Shipment.objects.get(order=order)
-        assert (shipment.carrier, shipment.tracking_number) == ("UPS", f"1ZTRACK{order.pk}")
+        assert (shipment.carrier.name, shipment.tracking_number) == ("UPS", f"1ZTRACK{order.pk}")
         assert order.events.get(kind=OrderEvent.Kind.SHIPPED).actor == clerk
         assert set(
             StockMovement.objects.filter(order_number=order.number, kind="sale").values_list(
@@ -216,8 +217,8 @@ def test_ship_page_flags_orders_that_cannot_be_shipped_and_an_empty_row_reports_
 
     assert blocked == {
         paid.pk: "",
-        placed.pk: "Placed: cannot be shipped.",
-        shipped.pk: "Shipped: cannot be shipped.",
+        placed.pk: "Placed: nothing left to ship.",
+        shipped.pk: "Shipped: nothing left to ship.",
     }
     html = page.content.decode()
     assert "2 of these orders cannot be shipped" in html
@@ -234,18 +235,38 @@ def test_ship_page_flags_orders_that_cannot_be_shipped_and_an_empty_row_reports_
     assert Shipment.objects.get(order=shipped).tracking_number == "JD01"
 
 
-def test_ship_page_takes_another_carrier_by_name(client):
+def test_ship_page_offers_the_active_carriers_and_an_untracked_one_needs_no_number(client):
     log_in(client, SHIPPING)
-    order = paid_order(ProductFactory(stock=5))
+    product = ProductFactory(stock=5)
+    order, other = paid_order(product), paid_order(product)
+    CarrierFactory(code="la-poste", name="La Poste", tracking_url="", tracked=False)
+    CarrierFactory(code="gone", name="Gone Express", active=False)
 
-    page = start_action(client, Order, "mark_shipped", [order])
-    confirm_action(
+    page = start_action(client, Order, "mark_shipped", [order, other])
+    html = page.content.decode()
+    refused = confirm_action(
         client,
         page,
-        rows={order.pk: {"carrier": "Other", "other_carrier": "La Poste", "tracking_number": "LP1"}},
+        rows={order.pk: {"carrier": "la-poste", "tracking_number": ""}, other.pk: {"carrier": "gone"}},
+    )
+    assert "La Poste" in html and "Gone Express" not in html
+    # The inactive carrier is not a choice: the page comes back saying so, nothing shipped.
+    assert refused.status_code == 200
+    assert "Select a valid choice" in refused.content.decode()
+    assert not Shipment.objects.exists()
+
+    shipped = confirm_action(
+        client,
+        page,
+        rows={order.pk: {"carrier": "la-poste", "tracking_number": ""}, other.pk: {"carrier": "ups"}},
     )
 
-    assert Shipment.objects.get(order=order).carrier == "La Poste"
+    assert messages_of(shipped) == [
+        f"{other.number}: UPS shipments need a tracking number.",
+        "1 order shipped.",
+    ]
+    assert Shipment.objects.get(order=order).carrier.name == "La Poste"
+    assert not Shipment.objects.filter(order=other).exists()
 
 
 def test_a_paid_order_left_without_tracking_number_is_reported_and_not_shipped(client):
@@ -257,11 +278,11 @@ def test_a_paid_order_left_without_tracking_number_is_reported_and_not_shipped(c
     response = confirm_action(
         client,
         page,
-        rows={first.pk: {"carrier": "UPS", "tracking_number": "1Z1"}, second.pk: {"carrier": "UPS"}},
+        rows={first.pk: {"carrier": "ups", "tracking_number": "1Z1"}, second.pk: {"carrier": "ups"}},
     )
 
     assert messages_of(response) == [
-        f"{second.number}: Enter both the carrier and the tracking number to ship an order.",
+        f"{second.number}: UPS shipments need a tracking number.",
         "1 order shipped.",
     ]
     second.refresh_from_db()
@@ -274,13 +295,15 @@ def test_shipping_one_order_from_its_page(client):
     url = admin_url(Order, "ship", order.pk)
 
     page = client.get(url)
-    response = client.post(url, {"carrier": "FedEx", "tracking_number": "FX123"})
+    response = client.post(
+        url, {"carrier": "fedex", "tracking_number": "FX123", f"line_{order.lines.get().pk}": 1}
+    )
 
     assert page.status_code == 200
     assert response.status_code == 302
-    assert messages_of(response) == [f"Order {order.number} shipped."]
+    assert messages_of(response) == [f"Order {order.number} shipped (1 unit(s) in this shipment)."]
     shipment = Shipment.objects.get(order=order)
-    assert (shipment.carrier, shipment.tracking_number) == ("FedEx", "FX123")
+    assert (shipment.carrier.name, shipment.tracking_number) == ("FedEx", "FX123")
     assert order.events.get(kind=OrderEvent.Kind.SHIPPED).actor == clerk
 
 
@@ -288,7 +311,7 @@ def test_shipping_a_placed_order_from_its_page_shows_why_not(client):
     log_in(client, SHIPPING)
     order = place_order(ProductFactory(stock=5))
 
-    response = client.post(admin_url(Order, "ship", order.pk), {"carrier": "UPS", "tracking_number": "1Z"})
+    response = client.post(admin_url(Order, "ship", order.pk), {"carrier": "ups", "tracking_number": "1Z"})
 
     assert response.status_code == 200
     assert messages_of(response) == [
