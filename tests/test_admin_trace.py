@@ -71,7 +71,7 @@ def test_shipping_delivering_cancelling_refunding_and_notes_leave_history_and_ev
 
     shipper = log_in(client, SHIPPING)
     page = start_action(client, Order, "mark_shipped", [to_ship])
-    confirm_action(client, page, rows={to_ship.pk: {"carrier": "UPS", "tracking_number": "1ZTRACE"}})
+    confirm_action(client, page, rows={to_ship.pk: {"carrier": "ups", "tracking_number": "1ZTRACE"}})
     logged(shipper, to_ship, "Mark shipped")
     assert to_ship.events.get(kind=OrderEvent.Kind.SHIPPED).actor == shipper
     assert set(

@@ -307,7 +307,7 @@ def test_staff_screens_refuse_a_direct_post_from_roles_without_the_permission(cl
         (Product, "receive_stock", Product): {"quantity": "5"},
         (Product, "adjust_stock", Product): {"delta": "-1", "reason": "damaged"},
         (Product, "set_threshold", Product): {"threshold": "99"},
-        (Order, "ship", "paid"): {"carrier": "UPS", "tracking_number": "1ZNOPE"},
+        (Order, "ship", "paid"): {"carrier": "ups", "tracking_number": "1ZNOPE"},
         (Order, "deliver", "shipped"): {},
         (Order, "cancel", "paid"): {"reason": "nope"},
         (Order, "note", "paid"): {"message": "nope"},
