@@ -11,6 +11,7 @@ from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext as _
 
 from catalog.models import Product
 from customers.models import Customer
@@ -532,6 +533,37 @@ ORDER_LIST_DEFERRED = [
 ]
 
 
+class OrderStatusFilter(admin.ChoicesFieldListFilter):
+    """By status. It also owns the "Awaiting shipment" shortcut's `status__in`, so choosing a
+    status (or "All") after the shortcut replaces it instead of filtering inside it, which
+    showed an empty list for any status but paid and partially shipped."""
+
+    def __init__(self, field, request, params, model, model_admin, field_path):
+        self.lookup_kwarg_in = f"{field_path}__in"
+        super().__init__(field, request, params, model, model_admin, field_path)
+
+    def expected_parameters(self):
+        return [*super().expected_parameters(), self.lookup_kwarg_in]
+
+    def choices(self, changelist):
+        facet_counts = self.get_facet_queryset(changelist) if changelist.add_facets else None
+        yield {
+            "selected": self.lookup_val is None and self.lookup_kwarg_in not in self.used_parameters,
+            "query_string": changelist.get_query_string(remove=self.expected_parameters()),
+            "display": _("All"),
+        }
+        for i, (lookup, title) in enumerate(self.field.flatchoices):
+            if facet_counts is not None:
+                title = f"{title} ({facet_counts[f'{i}__c']})"
+            yield {
+                "selected": self.lookup_val is not None and str(lookup) in self.lookup_val,
+                "query_string": changelist.get_query_string(
+                    {self.lookup_kwarg: lookup}, [self.lookup_kwarg_isnull, self.lookup_kwarg_in]
+                ),
+                "display": title,
+            }
+
+
 @admin.register(Order)
 class OrderAdmin(StaffOperationsMixin, ExportMixin, admin.ModelAdmin):
     """Orders are placed, paid, shipped and cancelled by the order services, never edited here."""
@@ -547,7 +579,7 @@ class OrderAdmin(StaffOperationsMixin, ExportMixin, admin.ModelAdmin):
     ]
     list_select_related = ["customer"]
     # No currency filter: the store has one currency, and the filter's DISTINCT reads every order.
-    list_filter = ["status"]
+    list_filter = [("status", OrderStatusFilter)]
     date_hierarchy = "created_at"
     search_fields = [
         "number",
