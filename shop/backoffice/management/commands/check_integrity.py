@@ -6,7 +6,10 @@ from shop.backoffice.integrity import find_violations
 class Command(BaseCommand):
     help = (
         "Check the rules that span tables: stock equals its ledger, allocated equals what open "
-        "orders hold, order totals add up, no order has more paid than its total."
+        "orders hold (ordered less shipped), order totals add up, no order has more paid than its "
+        "total; per order line, shipped at most ordered and returned at most shipped, each equal "
+        "to its shipment and return lines; order statuses match what was shipped, delivered and "
+        "returned; returns refunded no more than the order's payments were."
     )
 
     def handle(self, *args, **options):
