@@ -189,10 +189,10 @@ def baseline_worker(url, product_ids, customer_ids, start_at, seconds, seed, que
     queue.put((done, short, errors, late))
 
 
-def _run_workers(target, url, product_ids, customer_ids, seconds) -> dict:
+def _run_workers(target, url, product_ids, customer_ids, seconds, start_delay=8.0) -> dict:
     ctx = multiprocessing.get_context("spawn")
     queue = ctx.Queue()
-    start_at = time.time() + 8.0  # time for every process to import Django and load its rows
+    start_at = time.time() + start_delay  # time for every process to import Django and load its rows
     procs = [
         ctx.Process(target=target, args=(url, product_ids, customer_ids, start_at, seconds, n, queue))
         for n in range(WORKERS)

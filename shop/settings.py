@@ -314,7 +314,22 @@ SHOP_FREE_SHIPPING_OVER = _env("str", "SHOP_FREE_SHIPPING_OVER", "100.00")
 # payment gateway's webhook secret (empty: every webhook is refused).
 API_THROTTLE_RATE = _env("int", "API_THROTTLE_RATE", 300)
 API_THROTTLE_WINDOW = _env("int", "API_THROTTLE_WINDOW", 60)
-API_THROTTLE_CACHE = _env("str", "API_THROTTLE_CACHE", "default")
+# API_THROTTLE_REDIS_URL (e.g. redis://127.0.0.1:6379/1) counts in Redis, shared by every server
+# process, through the cache "api-throttle"; unset, the count is in each process's memory. If the
+# cache cannot be reached, requests go through unthrottled with a logged warning.
+API_THROTTLE_REDIS_URL = _env("str", "API_THROTTLE_REDIS_URL", "")
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+if API_THROTTLE_REDIS_URL:
+    CACHES["api-throttle"] = {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": API_THROTTLE_REDIS_URL,
+        "KEY_PREFIX": "shop",
+        # A Redis that does not answer costs a request a fraction of a second, not a worker.
+        "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+    }
+API_THROTTLE_CACHE = _env(
+    "str", "API_THROTTLE_CACHE", "api-throttle" if API_THROTTLE_REDIS_URL else "default"
+)
 SHOP_PAYMENT_WEBHOOK_SECRET = _env("str", "SHOP_PAYMENT_WEBHOOK_SECRET", "")
 
 # Production hardening: whenever DEBUG is off (`python manage.py check --deploy` passes).

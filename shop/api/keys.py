@@ -2,6 +2,7 @@
 
 import hashlib
 import hmac
+import logging
 import math
 import secrets
 import time
@@ -20,6 +21,10 @@ from shop.api.problems import ApiProblem
 KEY_PREFIX = "shop"
 # Touch last_used_at at most this often per key (seconds), so reads do not write every time.
 LAST_USED_RESOLUTION = 60
+# When the throttle's cache is unreachable, say so in the log at most this often (seconds).
+THROTTLE_WARNING_INTERVAL = 60
+
+logger = logging.getLogger("shop.api")
 
 
 def hash_key(key: str) -> str:
@@ -74,24 +79,48 @@ def _touch(row: ApiKey) -> None:
     row.last_used_at = now
 
 
+def _count(cache, cache_key: str, window: int) -> int:
+    """This request's number in its window (add, or increment: atomic in Redis and locmem)."""
+    if cache.add(cache_key, 1, timeout=window + 1):
+        return 1
+    try:
+        return cache.incr(cache_key)
+    except ValueError:  # expired between add and incr
+        cache.add(cache_key, 1, timeout=window + 1)
+        return 1
+
+
+_last_warning = 0.0
+
+
+def _warn_unthrottled(error: Exception) -> None:
+    """Log that requests go unthrottled, at most once a minute per process (not once a request)."""
+    global _last_warning
+    now = time.monotonic()
+    if _last_warning and now - _last_warning < THROTTLE_WARNING_INTERVAL:
+        return
+    _last_warning = now
+    logger.warning(
+        "api throttle cache %r unavailable, requests are not throttled: %s",
+        settings.API_THROTTLE_CACHE,
+        error,
+    )
+
+
 def throttle(row: ApiKey) -> None:
     """At most API_THROTTLE_RATE requests per key per API_THROTTLE_WINDOW seconds (fixed
     windows in the cache); over it, 429 with Retry-After (seconds to the next window)."""
     rate, window = settings.API_THROTTLE_RATE, settings.API_THROTTLE_WINDOW
     if rate <= 0:
         return
-    cache = caches[settings.API_THROTTLE_CACHE]
     now = time.time()
     slot = int(now // window)
-    cache_key = f"api-throttle:{row.pk}:{slot}"
-    if cache.add(cache_key, 1, timeout=window + 1):
-        count = 1
-    else:
-        try:
-            count = cache.incr(cache_key)
-        except ValueError:  # expired between add and incr
-            cache.add(cache_key, 1, timeout=window + 1)
-            count = 1
+    try:
+        count = _count(caches[settings.API_THROTTLE_CACHE], f"api-throttle:{row.pk}:{slot}", window)
+    except Exception as error:  # whatever the cache backend raises when its server is away
+        # Fail open: a throttle that cannot count must not turn the storefront away.
+        _warn_unthrottled(error)
+        return
     if count > rate:
         retry_after = max(1, math.ceil((slot + 1) * window - now))
         raise ApiProblem(
