@@ -1,5 +1,7 @@
-"""Soak run: 10,000 operations from 8 concurrent worker processes on PostgreSQL, then every
-cross-table rule is checked and the outcome of each kind of operation is counted.
+"""Soak run: 10,000 operations from 8 concurrent worker processes on PostgreSQL (placing, paying,
+shipping whole and in part, delivering, cancelling, refunding, taking back returns, receiving
+stock), then every cross-table rule is checked and the outcome of each kind of operation is
+counted.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/shop_soak python -m bench.soak [--ops 10000] [--workers 8]
 
@@ -15,16 +17,20 @@ import os
 import random
 import sys
 import time
+from decimal import ROUND_DOWN, Decimal
 
 WEIGHTS = {
-    "place": 40,
-    "pay": 16,
-    "ship": 12,
-    "deliver": 8,
-    "cancel": 8,
-    "refund": 6,
+    "place": 34,
+    "pay": 14,
+    "ship": 8,  # everything left to ship (paid or partially shipped orders)
+    "ship part": 7,  # some units of one or two lines
+    "deliver": 8,  # one shipment in transit
+    "cancel": 6,
+    "refund": 4,
+    "return": 9,  # some shipped units: restocked or written off, refunded or not
     "receive": 10,
 }
+CARRIERS = ("ups", "usps", "fedex", "dhl", "royal-mail", "courier")
 
 
 def _setup_django():
@@ -79,16 +85,30 @@ def prepare(products: int, customers: int, tag: str):
     return product_ids, customer_ids
 
 
-def _pick_order(status, rng):
+def _pick_order(statuses, rng):
+    """A random order in one of `statuses` (a status or a list of them), or None."""
     from orders.models import Order
 
-    bounds = Order.objects.filter(status=status).order_by("pk").values_list("pk", flat=True)
-    first = bounds.first()
+    orders = Order.objects.filter(status__in=[statuses] if isinstance(statuses, str) else statuses)
+    first = orders.order_by("pk").values_list("pk", flat=True).first()
     if first is None:
         return None
-    last = Order.objects.filter(status=status).order_by("-pk").values_list("pk", flat=True).first()
-    start = rng.randint(first, last)
-    return Order.objects.filter(status=status, pk__gte=start).order_by("pk").first()
+    # Other workers move orders on meanwhile: the last may be gone (or before the first) by now.
+    last = orders.order_by("-pk").values_list("pk", flat=True).first() or first
+    start = rng.randint(first, max(first, last))
+    return orders.filter(pk__gte=start).order_by("pk").first()
+
+
+def _carrier(order, rng):
+    code = rng.choice(CARRIERS)
+    return code, "" if code == "courier" else f"1ZSOAK{order.pk}{rng.randint(100, 999)}"
+
+
+def _some_units(order, rng, left):
+    """(line, quantity) for one or two of the order's lines with units `left(line)`."""
+    lines = [line for line in order.lines.all() if left(line)]
+    chosen = rng.sample(lines, min(len(lines), rng.randint(1, 2)))
+    return [(line, rng.randint(1, left(line))) for line in chosen]
 
 
 def worker(index, ops, product_ids, customer_ids, seed, results):
@@ -98,7 +118,8 @@ def worker(index, ops, product_ids, customer_ids, seed, results):
     from catalog.models import Product
     from catalog.services import stock_receive
     from customers.models import Customer
-    from orders.services import order_cancel, order_deliver, order_place, order_ship
+    from orders.models import Shipment
+    from orders.services import order_cancel, order_deliver, order_place, order_return, order_ship
     from payments.models import Payment
     from payments.services import payment_capture, payment_refund
     from shop.core.exceptions import ShopError
@@ -120,18 +141,39 @@ def worker(index, ops, product_ids, customer_ids, seed, results):
                     counts[(op, "nothing to do")] += 1
                     continue
                 payment_capture(order=order, reference=f"soak-{index}")
-            elif op == "ship":
-                order = _pick_order("paid", rng)
+            elif op in ("ship", "ship part"):
+                order = _pick_order(["paid", "partially_shipped"], rng)
                 if order is None:
                     counts[(op, "nothing to do")] += 1
                     continue
-                order_ship(order=order, carrier="UPS", tracking_number=f"1ZSOAK{order.pk}")
+                carrier, number = _carrier(order, rng)
+                lines = None
+                if op == "ship part":
+                    lines = _some_units(order, rng, lambda line: line.quantity_to_ship)
+                order_ship(order=order, carrier=carrier, tracking_number=number, lines=lines)
             elif op == "deliver":
-                order = _pick_order("shipped", rng)
+                order = _pick_order(["partially_shipped", "shipped", "partially_returned"], rng)
+                in_transit = order and list(order.shipments.filter(status=Shipment.Status.IN_TRANSIT))
+                if not in_transit:
+                    counts[(op, "nothing to do")] += 1
+                    continue
+                order_deliver(order=order, shipment=rng.choice(in_transit))
+            elif op == "return":
+                order = _pick_order(["shipped", "delivered", "partially_returned"], rng)
                 if order is None:
                     counts[(op, "nothing to do")] += 1
                     continue
-                order_deliver(order=order)
+                lines = _some_units(order, rng, lambda line: line.quantity_returnable)
+                if rng.random() < 0.2:  # decided per line: some restocked, some written off
+                    lines = [(line, quantity, rng.random() < 0.5) for line, quantity in lines]
+                order_return(
+                    order=order,
+                    lines=lines,
+                    restock=rng.random() < 0.8,
+                    refund=rng.random() < 0.7,
+                    refund_shipping=rng.random() < 0.2,
+                    reason="soak",
+                )
             elif op == "cancel":
                 order = _pick_order(rng.choice(["placed", "paid"]), rng)
                 if order is None:
@@ -145,7 +187,8 @@ def worker(index, ops, product_ids, customer_ids, seed, results):
                 if payment is None:
                     counts[(op, "nothing to do")] += 1
                     continue
-                payment_refund(payment=payment, amount=payment.refundable_amount / 2 or None)
+                half = (payment.refundable_amount / 2).quantize(Decimal("0.01"), ROUND_DOWN)
+                payment_refund(payment=payment, amount=half or None)
             elif op == "receive":
                 stock_receive(
                     product=Product.objects.get(pk=rng.choice(product_ids)),
@@ -158,6 +201,21 @@ def worker(index, ops, product_ids, customer_ids, seed, results):
             counts[(op, f"ERROR: {type(error).__name__}: {error}"[:120])] += 1
     connection.close()
     results.put(dict(counts))
+
+
+def _order_statuses() -> str:
+    """How many orders, shipments and returns the run left, by status."""
+    from django.db.models import Count
+
+    from orders.models import Order, Return, Shipment
+
+    statuses = Order.objects.values_list("status").annotate(n=Count("pk")).order_by("status")
+    shipments = Shipment.objects.count()
+    several = Order.objects.annotate(n=Count("shipment")).filter(n__gt=1).count()
+    return (
+        "orders: " + ", ".join(f"{status} {n}" for status, n in statuses) + f"; {shipments} shipments "
+        f"({several} orders shipped in several), {Return.objects.count()} returns"
+    )
 
 
 def main(argv=None):
@@ -206,6 +264,7 @@ def main(argv=None):
     print(f"{'operation':<10} {'outcome':<48} {'count':>7}")
     for (op, outcome), count in sorted(totals.items()):
         print(f"{op:<10} {outcome:<48} {count:>7}")
+    print(f"\n{_order_statuses()}")
     problems = find_violations()
     errors = sum(count for (_, outcome), count in totals.items() if outcome.startswith("ERROR"))
     print(f"\ninvariants: {'all hold' if not problems else f'{len(problems)} broken'}; errors: {errors}")

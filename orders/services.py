@@ -461,8 +461,11 @@ def order_draft_delete(*, order: Order, actor=None) -> None:
 _NOT_EDITABLE_BECAUSE = {
     OrderStatus.DRAFT: "it is a draft: change its lines in the draft instead",
     OrderStatus.PAID: "it is paid: cancel it (which refunds) and take a new order instead",
+    OrderStatus.PARTIALLY_SHIPPED: "part of it has been shipped",
     OrderStatus.SHIPPED: "it has been shipped",
     OrderStatus.DELIVERED: "it has been delivered",
+    OrderStatus.PARTIALLY_RETURNED: "it has been shipped and part of it returned",
+    OrderStatus.RETURNED: "it has been shipped and returned",
     OrderStatus.CANCELLED: "it is cancelled",
 }
 
@@ -650,8 +653,9 @@ def resolve_carrier(carrier: Carrier | str) -> Carrier:
     text = (carrier or "").strip()
     if not text:
         raise InvalidShipment("Choose the carrier to ship with.")
-    found = Carrier.objects.filter(Q(code__iexact=text) | Q(name__iexact=text)).first()
-    if found is None or not found.active:
+    matches = Carrier.objects.filter(Q(code__iexact=text) | Q(name__iexact=text), active=True)
+    found = matches.filter(code__iexact=text).first() or matches.first()
+    if found is None:
         offered = ", ".join(Carrier.objects.filter(active=True).values_list("name", flat=True))
         raise InvalidShipment(f"There is no active carrier {text!r}; the carriers are: {offered or 'none'}.")
     return found
@@ -761,12 +765,19 @@ def order_deliver(*, order: Order, shipment: Shipment | None = None, delivered_a
     now = timezone.now()
     when = now if delivered_at is None else delivered_at
     if isinstance(when, datetime.date) and not isinstance(when, datetime.datetime):
-        when = timezone.make_aware(datetime.datetime.combine(when, datetime.time(12)))
-    if timezone.is_naive(when):
-        when = timezone.make_aware(when)
-    if when > now:
-        raise InvalidShipment("A delivery cannot be in the future: nothing was changed.")
-    early = [s for s in targets if when < s.shipped_at]
+        # A day, not a moment: today and the day it shipped are allowed. Recorded at noon,
+        # kept between the last of these shipments leaving and now.
+        if when > timezone.localdate(now):
+            raise InvalidShipment("A delivery cannot be in the future: nothing was changed.")
+        early = [s for s in targets if when < timezone.localdate(s.shipped_at)]
+        left = max(s.shipped_at for s in targets)
+        when = min(max(timezone.make_aware(datetime.datetime.combine(when, datetime.time(12))), left), now)
+    else:
+        if timezone.is_naive(when):
+            when = timezone.make_aware(when)
+        if when > now:
+            raise InvalidShipment("A delivery cannot be in the future: nothing was changed.")
+        early = [s for s in targets if when < s.shipped_at]
     if early:
         shipped = timezone.localtime(early[0].shipped_at).strftime("%Y-%m-%d %H:%M")
         raise InvalidShipment(f"That is before the shipment left ({shipped}): nothing was changed.")
@@ -783,6 +794,8 @@ def order_deliver(*, order: Order, shipment: Shipment | None = None, delivered_a
         locked.save(update_fields=["updated_at"])
         record_event(locked, OrderEvent.Kind.DELIVERED, actor=actor, message=message)
     _sync(order, locked)
+    if shipment is not None:
+        shipment.refresh_from_db()
     return locked
 
 
@@ -816,9 +829,15 @@ def order_return(
             "order can be returned. Nothing was changed."
         )
     wanted = _quantities_by_line(locked, lines, error=InvalidReturn, what="returned")
-    restock_of = {
-        getattr(item[0], "pk", item[0]): bool(item[2]) if len(item) > 2 else bool(restock) for item in lines
-    }
+    restock_of: dict[int, bool] = {}
+    for item in lines:
+        line_id = getattr(item[0], "pk", item[0])
+        restocked = bool(item[2]) if len(item) > 2 else bool(restock)
+        if item[1] and restock_of.setdefault(line_id, restocked) != restocked:
+            raise InvalidReturn(
+                "A line is either restocked or written off in one return, not both: return the others "
+                "separately. Nothing was returned."
+            )
     by_id = {line.pk: line for line in locked.lines.all()}
     over = [
         f"{by_id[pk].sku}: {quantity} asked, {by_id[pk].quantity_returnable} shipped and not returned"
@@ -834,12 +853,16 @@ def order_return(
         catalog_services.stock_take_back(
             quantities=restocked, order_number=locked.number, actor=actor, note=reason
         )
+    # The shipping charge is refunded once per order, by the first return that asks for it.
+    shipping_back = bool(
+        refund and refund_shipping and not Return.objects.filter(order=locked, refund_shipping=True).exists()
+    )
     record = Return.objects.create(
         order=locked,
         reason=reason,
         currency=locked.currency,
         refund_requested=bool(refund),
-        refund_shipping=bool(refund and refund_shipping),
+        refund_shipping=shipping_back,
         actor_id=getattr(actor, "pk", None),
     )
     ReturnLine.objects.bulk_create(
@@ -850,10 +873,7 @@ def order_return(
         OrderLine.objects.filter(pk=pk).update(quantity_returned=by_id[pk].quantity_returned + quantity)
     if refund:
         amount = sum((by_id[pk].unit_price * quantity for pk, quantity in wanted.items()), Decimal("0"))
-        if (
-            refund_shipping
-            and not Return.objects.filter(order=locked, refund_shipping=True).exclude(pk=record.pk).exists()
-        ):
+        if shipping_back:
             amount += locked.shipping_cost
         record.refunded_amount = _refund_across_payments(
             locked, quantize(amount), actor=actor, reason=f"Return #{record.pk}"
@@ -1005,15 +1025,15 @@ ORDER_PAYMENTS = OrderPayments()
 def customer_anonymize(*, customer: Customer, actor=None) -> Customer:
     """Erase a customer's personal data in one transaction, keeping orders and payments.
 
-    Refused (CustomerHasOpenOrders, naming them) while orders of theirs are open (placed or paid,
-    not yet shipped or cancelled): those would ship to "[removed]".
+    Refused (CustomerHasOpenOrders, naming them) while orders of theirs are open (placed, paid or
+    partially shipped: units still to ship): those would ship to "[removed]".
 
     Name, email and phone are replaced; saved addresses and payment methods are deleted; the
     customer's orders keep their lines, totals and payments for accounting, with the shipping
-    snapshot (name, street, postal code, phone) and any email in payment labels scrubbed; their
-    draft orders are deleted (a draft holds no stock and no money: nothing to keep). Each
-    order's timeline records that it happened and who did it. This layer sees customers, orders
-    and payments; each app erases its own rows.
+    snapshot (name, street, postal code, phone) and any email in payment labels, history and
+    return reasons scrubbed; their draft orders are deleted (a draft holds no stock and no money:
+    nothing to keep). Each order's timeline records that it happened and who did it. This layer
+    sees customers, orders and payments; each app erases its own rows.
     """
     now = timezone.now()
     locked = customer_erase_personal_data(customer=customer, now=now)
@@ -1045,6 +1065,7 @@ def customer_anonymize(*, customer: Customer, actor=None) -> Customer:
     # Labels and messages may carry a PayPal email: keep the words, drop the address.
     erase_emails(Order.objects.filter(pk__in=order_ids), "payment_method_label")
     erase_emails(OrderEvent.objects.filter(order_id__in=order_ids), "message")
+    erase_emails(Return.objects.filter(order_id__in=order_ids), "reason")
     OrderEvent.objects.bulk_create(
         [
             OrderEvent(

@@ -15,9 +15,10 @@ from django.db import OperationalError, close_old_connections, connection, trans
 from catalog.exceptions import InsufficientStock
 from catalog.models import Stock, StockMovement
 from catalog.services import product_create
-from orders.exceptions import InvalidTransition
-from orders.models import Order, Shipment
-from orders.services import order_cancel, order_place, order_ship
+from orders.exceptions import InvalidReturn, InvalidShipment, InvalidTransition, PartiallyShippedNotCancelled
+from orders.models import Order, OrderLine, Return, Shipment
+from orders.services import order_cancel, order_place, order_return, order_ship
+from payments.models import Payment
 from payments.services import payment_capture
 from shop.backoffice.integrity import find_violations
 from shop.core.db import atomic_with_retry
@@ -169,6 +170,110 @@ def test_two_shipments_of_one_order_happen_once_and_nothing_is_overwritten():
     assert StockMovement.objects.filter(kind="sale", product=product).count() == 1
     stock = Stock.objects.get(pk=product.pk)
     assert (stock.on_hand, stock.allocated) == (3, 0)
+    assert find_violations() == []
+
+
+def _paid_two_line_order(sku):
+    """A paid order of 4 of A and 1 of B (10.00 each, 10 on hand of each)."""
+    a, b = _product(10, f"{sku}-A"), _product(10, f"{sku}-B")
+    customer = _customer()
+    order = order_place(
+        customer=customer, lines=[(a, 4), (b, 1)], payment_method=customer.payment_methods.get()
+    )
+    payment_capture(order=order)
+    return order, order.lines.get(product=a), order.lines.get(product=b), a, b
+
+
+@pytest.mark.parametrize("rounds", [3])
+def test_two_staff_shipping_the_same_remaining_units_ship_them_once(rounds):
+    for round_ in range(rounds):
+        order, line_a, _, a, b = _paid_two_line_order(f"SHIP-{round_}")
+        order_ship(order=order, carrier="ups", tracking_number="FIRST", lines=[(line_a, 2)])
+
+        def ship(i, order=order, line_a=line_a):
+            return order_ship(
+                order=Order.objects.get(pk=order.pk),
+                carrier="ups",
+                tracking_number=f"RACE-{i}",
+                lines=[(OrderLine.objects.get(pk=line_a.pk), 2)],
+            )
+
+        ok, errors = run_concurrently(2, ship)
+        assert len(ok) == 1, errors
+        assert len(errors) == 1 and isinstance(errors[0], InvalidShipment), errors
+        assert "0 left to ship" in str(errors[0])
+        assert set(Shipment.objects.filter(order=order).values_list("tracking_number", flat=True)) == {
+            "FIRST",
+            ok[0].tracking_number,
+        }
+        line_a.refresh_from_db()
+        assert (line_a.quantity_shipped, line_a.quantity_to_ship) == (4, 0)
+        # Four units of A left stock, in two sale rows: nothing twice.
+        sales = StockMovement.objects.filter(kind="sale", product=a)
+        assert sorted(sales.values_list("on_hand_delta", flat=True)) == [-2, -2]
+        stock_a, stock_b = Stock.objects.get(pk=a.pk), Stock.objects.get(pk=b.pk)
+        assert (stock_a.on_hand, stock_a.allocated) == (6, 0)
+        assert (stock_b.on_hand, stock_b.allocated) == (10, 1)
+        assert Order.objects.get(pk=order.pk).status == Order.Status.PARTIALLY_SHIPPED
+    assert find_violations() == []
+
+
+@pytest.mark.parametrize("rounds", [3])
+def test_two_returns_of_the_same_units_restock_and_refund_them_once(rounds):
+    for round_ in range(rounds):
+        order, line_a, _, a, _ = _paid_two_line_order(f"RETURN-{round_}")
+        order_ship(order=order, carrier="ups", tracking_number="ALL")
+
+        def take_back(i, order=order, line_a=line_a):
+            return order_return(
+                order=Order.objects.get(pk=order.pk),
+                lines=[(OrderLine.objects.get(pk=line_a.pk), 3)],
+                refund=True,
+                reason=f"return {i}",
+            )
+
+        ok, errors = run_concurrently(2, take_back)
+        assert len(ok) == 1, errors
+        assert len(errors) == 1 and isinstance(errors[0], InvalidReturn), errors
+        assert "3 asked, 1 shipped and not returned" in str(errors[0])
+        assert list(Return.objects.filter(order=order).values_list("pk", flat=True)) == [ok[0].pk]
+        line_a.refresh_from_db()
+        assert line_a.quantity_returned == 3
+        restocked = StockMovement.objects.filter(kind="return", product=a)
+        assert list(restocked.values_list("on_hand_delta", "order_number")) == [(3, order.number)]
+        assert Stock.objects.get(pk=a.pk).on_hand == 6 + 3
+        payment = Payment.objects.get(order=order)
+        assert payment.refunded_amount == Decimal("30.00") == ok[0].refunded_amount
+        assert Order.objects.get(pk=order.pk).events.filter(kind="refunded").count() == 1
+        assert Order.objects.get(pk=order.pk).status == Order.Status.PARTIALLY_RETURNED
+    assert find_violations() == []
+
+
+@pytest.mark.parametrize("rounds", [3])
+def test_a_cancel_racing_a_partial_shipment_lets_only_one_happen(rounds):
+    for round_ in range(rounds):
+        order, line_a, _, a, _ = _paid_two_line_order(f"CANCEL-{round_}")
+
+        def task(i, order=order, line_a=line_a):
+            fresh = Order.objects.get(pk=order.pk)
+            if i == 0:
+                return order_cancel(order=fresh, reason="race")
+            return order_ship(order=fresh, carrier="ups", tracking_number="1Z", lines=[(line_a, 1)])
+
+        ok, errors = run_concurrently(2, task)
+        assert len(ok) == 1 and len(errors) == 1, (ok, errors)
+        status = Order.objects.get(pk=order.pk).status
+        if status == Order.Status.CANCELLED:
+            assert isinstance(errors[0], InvalidTransition)
+            assert not Shipment.objects.filter(order=order).exists()
+            assert Stock.objects.get(pk=a.pk).on_hand == 10
+            payment = Payment.objects.get(order=order)
+            assert payment.refunded_amount == payment.amount
+        else:
+            assert status == Order.Status.PARTIALLY_SHIPPED
+            assert isinstance(errors[0], PartiallyShippedNotCancelled)
+            assert Payment.objects.get(order=order).refunded_amount == 0
+        assert Stock.objects.get(pk=a.pk).allocated == (0 if status == "cancelled" else 3)
     assert find_violations() == []
 
 

@@ -116,3 +116,99 @@ def test_models_have_no_changes_missing_from_the_migrations():
     except SystemExit:
         pytest.fail(f"makemigrations found changes without a migration:\n{out.getvalue()}")
     assert "No changes detected" in out.getvalue()
+
+
+def run_script(url: str, function: str):
+    """Call tests.migration_data.`function` in `manage.py shell` against `url`; its JSON."""
+    output = run(
+        url,
+        "shell",
+        "--no-imports",
+        "--command",
+        f"from tests import migration_data; migration_data.{function}()",
+    )
+    return json.loads(output.strip().splitlines()[-1])
+
+
+def test_fulfilment_migrations_turn_each_shipment_into_one_of_all_lines_and_back(throwaway_database_url):
+    """From orders 0005 (one shipment per order, carrier as text) with orders in every status to
+    0008 (several shipments with lines, carriers as rows), and back again."""
+    url = throwaway_database_url
+    run(url, "migrate", "orders", "0005_draft_orders", "--noinput")
+    before = run_script(url, "seed_0005")
+    assert {number: order["status"] for number, order in before.items()} == {
+        "SO-000001": "draft",
+        "SO-000002": "placed",
+        "SO-000003": "paid",
+        "SO-000004": "shipped",
+        "SO-000005": "delivered",
+        "SO-000006": "cancelled",
+        "SO-000007": "delivered",
+    }
+
+    run(url, "migrate", "orders", "0008_carrier_required", "--noinput")
+    after = run_script(url, "check_0008")
+    orders, carriers = after["orders"], after["carriers"]
+    expected_carrier = {"SO-000004": "ups", "SO-000005": "royal-mail", "SO-000007": "hermes-parcelnet"}
+    for number, old in before.items():
+        order = orders[number]
+        assert order["status"] == old["status"]
+        if old["shipment"] is None:
+            # Nothing shipped: no shipment, nothing counted.
+            assert order["shipments"] == []
+            assert [line[2:] for line in order["lines"]] == [[0, 0], [0, 0]]
+            continue
+        # One shipment with every line whole, the counters equal to the quantities.
+        _, tracking_number, status, shipped_at, delivered_at = old["shipment"]
+        (shipment,) = order["shipments"]
+        assert shipment == {
+            "carrier": expected_carrier[number],
+            "tracking_number": tracking_number,
+            "status": status,
+            "shipped_at": shipped_at,
+            "delivered_at": delivered_at,
+            "lines": old["lines"],
+        }
+        assert order["lines"] == [[sku, quantity, quantity, 0] for sku, quantity in old["lines"]]
+    # The standard carriers, and one made for the name nothing matched.
+    assert {"ups", "usps", "fedex", "dhl", "royal-mail", "courier"} <= set(carriers)
+    assert carriers["hermes-parcelnet"] == ["Hermes Parcelnet", True, True]
+    assert carriers["courier"] == ["Local courier", False, True]
+    assert len(carriers) == 7
+
+    run(url, "migrate", "orders", "0005_draft_orders", "--noinput")
+    back = run_script(url, "check_0005")
+    # The old shape again, the carrier as text: the carrier's name ("royal mail" was matched to
+    # the standard Royal Mail, and comes back as its name).
+    restored = {**before}
+    restored["SO-000005"] = {
+        **before["SO-000005"],
+        "shipment": ["Royal Mail", *before["SO-000005"]["shipment"][1:]],
+    }
+    assert back["orders"] == restored
+    assert back["second_shipment_refused"], "the shipment is one-to-one with its order again"
+
+
+def test_migrating_back_is_refused_while_an_order_has_two_shipments(throwaway_database_url):
+    url = throwaway_database_url
+    run(url, "migrate", "orders", "0005_draft_orders", "--noinput")
+    run_script(url, "seed_0005")
+    run(url, "migrate", "orders", "0008_carrier_required", "--noinput")
+    shipped_in_two = run_script(url, "ship_in_two_0008")
+    assert len(shipped_in_two["orders"]["SO-000003"]["shipments"]) == 2  # a foreign key now
+
+    result = subprocess.run(
+        [sys.executable, "manage.py", "migrate", "orders", "0005_draft_orders", "--noinput"],
+        cwd=BASE_DIR,
+        env={**os.environ, "DATABASE_URL": url},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode != 0
+    assert "Order SO-000003 has partial shipments or returns" in result.stderr
+    assert "not migrated back, nothing changed" in result.stderr
+    # Refused before any change: still at 0008, every row as it was.
+    _, applied = schema_state(url)
+    assert ("orders", "0008_carrier_required") in applied
+    assert run_script(url, "check_0008") == shipped_in_two

@@ -7,6 +7,7 @@ That is only possible while every order has at most one shipment of all its line
 was returned; otherwise it stops, naming an order, and changes nothing."""
 
 from django.db import migrations
+from django.db.models import Count, F
 from django.utils.text import slugify
 
 # Frozen copy of orders.carriers.STANDARD_CARRIERS as it was when this migration was written.
@@ -60,28 +61,21 @@ def forwards(apps, schema_editor):
             break
         last = batch[-1][0]
         shipment_of = dict((order_id, pk) for pk, order_id in batch)
-        lines = (
-            OrderLine.objects.using(db)
-            .filter(order_id__in=shipment_of)
-            .values_list("pk", "order_id", "quantity")
-        )
+        lines = OrderLine.objects.using(db).filter(order_id__in=shipment_of)
         ShipmentLine.objects.using(db).bulk_create(
             ShipmentLine(shipment_id=shipment_of[order_id], order_line_id=pk, quantity=quantity)
-            for pk, order_id, quantity in lines
+            for pk, order_id, quantity in lines.values_list("pk", "order_id", "quantity")
         )
-        for pk, _order_id, quantity in lines:
-            OrderLine.objects.using(db).filter(pk=pk).update(quantity_shipped=quantity)
+        lines.update(quantity_shipped=F("quantity"))
 
 
-def backwards(apps, schema_editor):
+def refuse_unless_reversible(apps, schema_editor):
+    """Stop a back-migration, before anything is changed, while some order has more than the
+    one-shipment-per-order schema can hold. 0008 runs it first when migrating back."""
     db = schema_editor.connection.alias
     Order = apps.get_model("orders", "Order")
-    Shipment = apps.get_model("orders", "Shipment")
-    ShipmentLine = apps.get_model("orders", "ShipmentLine")
     OrderLine = apps.get_model("orders", "OrderLine")
     Return = apps.get_model("orders", "Return")
-    from django.db.models import Count, F
-
     new_statuses = ("partially_shipped", "partially_returned", "returned")
     blocked = (
         Order.objects.using(db).filter(status__in=new_statuses).values_list("number", flat=True).first()
@@ -102,6 +96,14 @@ def backwards(apps, schema_editor):
             f"Order {blocked} has partial shipments or returns, which the one-shipment-per-order "
             "schema cannot hold: not migrated back, nothing changed."
         )
+
+
+def backwards(apps, schema_editor):
+    db = schema_editor.connection.alias
+    Shipment = apps.get_model("orders", "Shipment")
+    ShipmentLine = apps.get_model("orders", "ShipmentLine")
+    OrderLine = apps.get_model("orders", "OrderLine")
+    refuse_unless_reversible(apps, schema_editor)
     ShipmentLine.objects.using(db).all().delete()
     OrderLine.objects.using(db).update(quantity_shipped=0, quantity_returned=0)
     for shipment in Shipment.objects.using(db).select_related("carrier").only("pk", "carrier__name"):

@@ -7,9 +7,10 @@ import pytest
 from django.db.models import F
 from django.utils import timezone
 
-from orders.models import Order, OrderLine, Shipment
+from orders.models import Carrier, Order, OrderLine, Return, ReturnLine, Shipment, ShipmentLine
 from tests.assertions import refused_by_database
 from tests.factories import (
+    CarrierFactory,
     CustomerFactory,
     OrderFactory,
     OrderLineFactory,
@@ -24,6 +25,8 @@ LINE_TOTAL = "order_line_total_is_price_times_quantity"
 ORDER_TOTAL = "order_total_is_subtotal_plus_shipping"
 STATUS_VALID = "order_status_valid"
 DELIVERED_AFTER_SHIPPED = "shipment_delivered_after_shipped"
+STATUS_MATCHES_DELIVERY = "shipment_status_matches_delivery"
+COUNTERS = "order_line_returned_le_shipped_le_ordered"
 
 
 def create_line(*, unit_price, quantity, line_total, order=None, product=None) -> OrderLine:
@@ -113,6 +116,35 @@ class TestOrderLine:
         assert line.line_total == Decimal(line_total)
 
 
+class TestOrderLineCounters:
+    @pytest.mark.parametrize(
+        ("shipped", "returned"),
+        [(3, 0), (2, 3), (0, 1), (-1, 0), (1, -1)],
+    )
+    def test_shipping_more_than_ordered_or_taking_back_more_than_shipped_is_refused(self, shipped, returned):
+        line = OrderLineFactory(quantity=2)
+
+        with refused_by_database(COUNTERS):
+            OrderLine.objects.filter(pk=line.pk).update(quantity_shipped=shipped, quantity_returned=returned)
+
+        line.refresh_from_db()
+        assert (line.quantity_shipped, line.quantity_returned) == (0, 0)
+
+    def test_quantity_lowered_below_what_shipped_is_refused(self):
+        line = OrderLineFactory(quantity=3, quantity_shipped=3)
+
+        with refused_by_database(COUNTERS):
+            OrderLine.objects.filter(pk=line.pk).update(quantity=2, line_total=F("unit_price") * 2)
+
+    @pytest.mark.parametrize(("shipped", "returned"), [(0, 0), (1, 0), (2, 0), (2, 1), (2, 2)])
+    def test_counters_within_the_order_are_accepted(self, shipped, returned):
+        line = OrderLineFactory(quantity=2)
+        OrderLine.objects.filter(pk=line.pk).update(quantity_shipped=shipped, quantity_returned=returned)
+
+        line.refresh_from_db()
+        assert (line.quantity_to_ship, line.quantity_returnable) == (2 - shipped, shipped - returned)
+
+
 class TestOrder:
     def test_total_other_than_subtotal_plus_shipping_is_refused(self):
         with refused_by_database(ORDER_TOTAL):
@@ -194,7 +226,7 @@ class TestShipment:
         with refused_by_database(DELIVERED_AFTER_SHIPPED):
             Shipment.objects.create(
                 order=order,
-                carrier_id="ups",
+                carrier=CarrierFactory(),
                 tracking_number="1Z999",
                 status=Shipment.Status.DELIVERED,
                 shipped_at=shipped_at,
@@ -223,3 +255,77 @@ class TestShipment:
 
         shipment.refresh_from_db()
         assert shipment.delivered_at == shipped_at + delay
+
+    def test_delivered_without_a_date_is_refused(self):
+        with refused_by_database(STATUS_MATCHES_DELIVERY):
+            ShipmentFactory(status=Shipment.Status.DELIVERED, delivered_at=None)
+
+    def test_an_order_has_several_shipments(self):
+        order = OrderFactory(status=Order.Status.SHIPPED)
+        first, second = ShipmentFactory.create_batch(2, order=order)
+
+        assert set(order.shipments.all()) == {first, second}
+        assert set(Order.objects.filter(shipment__tracking_number=first.tracking_number)) == {order}
+
+    def test_a_shipment_without_a_carrier_is_refused(self):
+        with refused_by_database("carrier"):
+            ShipmentFactory(carrier=None)
+
+    def test_a_carrier_with_shipments_is_not_deleted(self):
+        from django.db.models import ProtectedError
+
+        shipment = ShipmentFactory()
+        with pytest.raises(ProtectedError):
+            shipment.carrier.delete()
+
+
+class TestShipmentAndReturnLines:
+    @pytest.mark.parametrize("model", ["shipment", "return"])
+    @pytest.mark.parametrize("quantity", [0, -1, 1_000_001])
+    def test_a_line_quantity_outside_1_to_the_maximum_is_refused(self, model, quantity):
+        line = OrderLineFactory(quantity=2)
+        with refused_by_database(f"{model}_line_quantity_valid"):
+            _line_of(model, line, quantity)
+
+    @pytest.mark.parametrize("model", ["shipment", "return"])
+    def test_one_order_line_twice_in_a_shipment_or_return_is_refused(self, model):
+        line = OrderLineFactory(quantity=2)
+        first = _line_of(model, line, 1)
+        parent = {"shipment": "shipment", "return": "return_record"}[model]
+        with refused_by_database(f"{model}_line_once", "order_line_id"):
+            type(first).objects.create(**{parent: getattr(first, parent)}, order_line=line, quantity=1)
+
+
+def _line_of(model, order_line, quantity):
+    if model == "shipment":
+        shipment = ShipmentFactory(order=order_line.order)
+        return ShipmentLine.objects.create(shipment=shipment, order_line=order_line, quantity=quantity)
+    record = Return.objects.create(order=order_line.order, currency="USD")
+    return ReturnLine.objects.create(return_record=record, order_line=order_line, quantity=quantity)
+
+
+class TestCarrier:
+    def test_a_tracking_link_pattern_without_the_placeholder_is_refused(self):
+        with refused_by_database("carrier_tracking_url_has_placeholder"):
+            Carrier.objects.create(code="acme", name="Acme", tracking_url="https://acme.example/track")
+
+    def test_a_carrier_name_is_unique(self):
+        with refused_by_database("name"):
+            Carrier.objects.create(code="ups-2", name="UPS")
+
+    def test_the_standard_carriers_are_there_after_a_flush(self):
+        assert set(Carrier.objects.values_list("code", flat=True)) >= {
+            "ups",
+            "usps",
+            "fedex",
+            "dhl",
+            "royal-mail",
+            "courier",
+        }
+        assert not Carrier.objects.get(code="courier").tracked
+
+    def test_a_tracking_link_quotes_the_number(self):
+        carrier = Carrier.objects.get(code="ups")
+        assert carrier.tracking_link("1Z 9&9") == "https://www.ups.com/track?tracknum=1Z%209%269"
+        assert carrier.tracking_link("") == ""
+        assert Carrier.objects.get(code="courier").tracking_link("123") == ""

@@ -149,11 +149,16 @@ def test_ship_consumes_allocation_and_records_shipment(customer, card, make_prod
     payment_capture(order=order)
     shipment = order_ship(order=order, carrier="UPS", tracking_number="1Z999")
     assert order.status == Order.Status.SHIPPED
-    assert (shipment.carrier, shipment.tracking_number, shipment.status) == (
+    assert (shipment.carrier.code, shipment.carrier.name, shipment.tracking_number, shipment.status) == (
+        "ups",
         "UPS",
         "1Z999",
         "in_transit",
     )
+    assert list(order.shipments.all()) == [shipment]
+    line = order.lines.get()
+    assert list(shipment.lines.values_list("order_line_id", "quantity")) == [(line.pk, 2)]
+    assert (line.quantity_shipped, line.quantity_to_ship) == (2, 0)
     stock = stock_of(product)
     assert (stock.on_hand, stock.allocated) == (3, 0)
     sale = StockMovement.objects.get(kind="sale")
@@ -165,8 +170,12 @@ def test_ship_needs_carrier_and_tracking(customer, card, make_product):
     payment_capture(order=order)
     with pytest.raises(InvalidShipment):
         order_ship(order=order, carrier="UPS", tracking_number="  ")
+    with pytest.raises(InvalidShipment):
+        order_ship(order=order, carrier="  ", tracking_number="1Z999")
     order.refresh_from_db()
     assert order.status == Order.Status.PAID
+    assert not order.shipments.exists()
+    assert not StockMovement.objects.filter(kind="sale").exists()
 
 
 def test_unpaid_order_cannot_ship_and_nothing_changes(customer, make_product):
@@ -177,7 +186,7 @@ def test_unpaid_order_cannot_ship_and_nothing_changes(customer, make_product):
     assert excinfo.value.current == "placed" and excinfo.value.requested == "shipped"
     assert "placed" in str(excinfo.value) and "shipped" in str(excinfo.value)
     assert stock_of(product).on_hand == 5
-    assert not hasattr(order, "shipment") or order.shipment is None
+    assert not order.shipments.exists()
 
 
 def test_deliver_marks_shipment_delivered(customer, card, make_product):
@@ -187,8 +196,10 @@ def test_deliver_marks_shipment_delivered(customer, card, make_product):
     order_deliver(order=order)
     order.refresh_from_db()
     assert order.status == Order.Status.DELIVERED
-    assert order.shipment.status == "delivered"
-    assert order.shipment.delivered_at >= order.shipment.shipped_at
+    shipment = order.shipments.get()
+    assert shipment.carrier.code == "usps"
+    assert shipment.status == "delivered"
+    assert shipment.delivered_at >= shipment.shipped_at
     kinds = list(order.events.values_list("kind", flat=True))
     assert kinds == ["placed", "payment_captured", "paid", "shipped", "delivered"]
 
@@ -242,5 +253,5 @@ def test_stale_instance_cannot_ship_twice(customer, card, make_product):
     order_ship(order=order, carrier="UPS", tracking_number="A")
     with pytest.raises(InvalidTransition):
         order_ship(order=stale, carrier="UPS", tracking_number="B")
-    assert order.shipment.tracking_number == "A"
+    assert order.shipments.get().tracking_number == "A"
     assert stock_of(product).on_hand == 4
