@@ -991,8 +991,10 @@ class OrderLineAdmin(ActionPermissionMixin, ReadOnlyAdminMixin, admin.ModelAdmin
         return format_money(obj.line_total, obj.order.currency)
 
 
-class ShipmentLineInline(ReadOnlyInlineMixin, admin.TabularInline):
-    model = ShipmentLine
+class OrderLineUnitsInline(ReadOnlyInlineMixin, admin.TabularInline):
+    """Units of order lines (what a shipment carried, what a return took back), named by the
+    line's SKU and name as charged."""
+
     fields = ["sku", "product_name", "quantity"]
     readonly_fields = fields
 
@@ -1006,6 +1008,10 @@ class ShipmentLineInline(ReadOnlyInlineMixin, admin.TabularInline):
     @admin.display(description="item")
     def product_name(self, obj):
         return obj.order_line.product_name
+
+
+class ShipmentLineInline(OrderLineUnitsInline):
+    model = ShipmentLine
 
 
 @admin.register(Shipment)
@@ -1101,21 +1107,10 @@ class CarrierAdmin(ActionPermissionMixin, ProtectedFirstMixin, admin.ModelAdmin)
         return ["code"] if obj is not None else []
 
 
-class ReturnLineInline(ReadOnlyInlineMixin, admin.TabularInline):
+class ReturnLineInline(OrderLineUnitsInline):
     model = ReturnLine
     fields = ["sku", "product_name", "quantity", "restocked"]
     readonly_fields = fields
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).select_related("order_line")
-
-    @admin.display(description="SKU")
-    def sku(self, obj):
-        return obj.order_line.sku
-
-    @admin.display(description="item")
-    def product_name(self, obj):
-        return obj.order_line.product_name
 
 
 @admin.register(Return)
