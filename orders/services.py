@@ -784,7 +784,9 @@ def order_deliver(*, order: Order, shipment: Shipment | None = None, delivered_a
     Shipment.objects.filter(pk__in=[s.pk for s in targets]).update(
         status=Shipment.Status.DELIVERED, delivered_at=when
     )
-    message = ", ".join(str(s) for s in targets) + f" delivered {timezone.localtime(when):%Y-%m-%d %H:%M}"
+    names = dict(Carrier.objects.filter(code__in={s.carrier_id for s in targets}).values_list("code", "name"))
+    parcels = ", ".join(f"{names[s.carrier_id]} {s.tracking_number}".strip() for s in targets)
+    message = f"{parcels} delivered {timezone.localtime(when):%Y-%m-%d %H:%M}"
     all_arrived = not Shipment.objects.filter(order=locked, status=Shipment.Status.IN_TRANSIT).exists()
     if locked.status == OrderStatus.SHIPPED and all_arrived:
         order_transition(
@@ -891,7 +893,7 @@ def order_return(
     if reason:
         parts.append(reason)
     status = OrderStatus.RETURNED if everything_back else OrderStatus.PARTIALLY_RETURNED
-    message = "; ".join(parts) + "."
+    message = "; ".join(parts).rstrip(".") + "."
     if status == locked.status:
         locked.save(update_fields=["updated_at"])
         record_event(locked, OrderEvent.Kind.RETURNED, actor=actor, message=message)

@@ -284,7 +284,7 @@ def test_deliver_without_a_shipment_delivers_all_in_transit(paid_order):
     order_deliver(order=order)
     assert order.status == Order.Status.DELIVERED
     assert set(order.shipments.values_list("status", flat=True)) == {"delivered"}
-    assert "ups 1ZA, usps 9400 delivered" in order.events.filter(kind="delivered").get().message
+    assert "UPS 1ZA, USPS 9400 delivered" in order.events.filter(kind="delivered").get().message
 
 
 def test_deliveries_while_partially_shipped_keep_it_partially_shipped_until_the_rest_arrives(paid_order):
