@@ -1,33 +1,38 @@
-"""Scenario admin_pages: admin page times at two data sizes, against plain `ModelAdmin`s.
+"""Scenario admin_pages: every admin page (`bench.crawl`) at two data sizes, against plain `ModelAdmin`s.
 
-Pages: the orders list (first page, a status filter, searches by customer email, order number
-and tracking number), the products list filtered to low stock, a customer's page and an order's
-page. Ours is the shop's admin (`admin/`); the baseline is the same models on Django's default
-`ModelAdmin` (`bench/baseline_admin.py`, mounted at `baseline/` by `bench/urls.py`), on the same
-data in the same run. Each page: a warm-up request, then the median of up to REPEATS requests
-(fewer when a page is slow, see `MAX_SECONDS`) through the test client logged in as a superuser.
-`sql` is the page's own statements (captured, then re-run with a cursor, times summed): the rest
-of the page time is Python (ORM, forms, templates).
+The pages are crawled from the admin's registry (`bench.crawl.crawl_pages`): every list, each
+filter choice, each date drill-down level, a search per search field, a change page, every
+staff operation's page, every export page and each role's dashboard. Ours is the shop's admin
+(`admin/`); the baseline is the same models on Django's default `ModelAdmin` with the same
+search fields, filters and drill-down (`bench/baseline_admin.py`, mounted at `baseline/` by
+`bench/urls.py`), where it has the page, on the same data in the same run. Each page: a warm-up
+request, then the median of up to REPEATS requests (fewer when a page is slow, see
+`MAX_SECONDS`) through the test client. `SQL` is the page's own statements (captured, then re-run
+with a cursor, times summed): the rest of the page time is Python (ORM, forms, templates). `plan`
+is PostgreSQL's plan of every statement: FAIL when one reads a whole table of more than
+100,000 rows (`bench.crawl.plan_verdict`).
 
 Inside `make bench` (`bench.run`) the scratch database is seeded to each size of BENCH_SCALE
 (default `10000,1000000` orders, 100,000 customers and 10,000 products; the quick mode
 `BENCH_SCALE=2000,20000` takes a few minutes) and ANALYZEd before measuring. Standalone, it
-measures whatever DATABASE_URL holds:
+measures whatever DATABASE_URL holds (`--only` keeps the pages whose name contains a text):
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/shopscale python -m bench.admin_pages --label 10k
 """
 
 import argparse
 import datetime
+import functools
 import json
 import os
 import statistics
 import sys
 import time
 
-REPEATS = 7  # medians of up to this many requests
+REPEATS = 5  # medians of up to this many requests
+GROWTH_GOAL = 1.5  # a page at the largest size within this factor of the smallest
 # Per page and side: stop repeating (after at least 3 requests) once this many seconds are spent.
-MAX_SECONDS = float(os.environ.get("BENCH_PAGE_SECONDS", "10"))
+MAX_SECONDS = float(os.environ.get("BENCH_PAGE_SECONDS", "3"))
 CUSTOMERS = int(os.environ.get("BENCH_CUSTOMERS", "100000"))
 PRODUCTS = int(os.environ.get("BENCH_PRODUCTS", "10000"))
 NOW = datetime.datetime(2026, 11, 27, tzinfo=datetime.UTC)
@@ -36,55 +41,6 @@ NOW = datetime.datetime(2026, 11, 27, tzinfo=datetime.UTC)
 def scale_sizes() -> list[int]:
     raw = os.environ.get("BENCH_SCALE", "10000,1000000")
     return [int(part.replace("_", "")) for part in raw.split(",") if part.strip()]
-
-
-def pick_subjects() -> dict:
-    """The same order, customer and tracking number at every size: from the first 10k orders.
-    The tracking number is a later part's of an order shipped in several (seed_scale ships some
-    in two), when there is one: the search finds the order by any of its shipments."""
-    from django.db.models import Count
-
-    from orders.models import Order, Shipment
-
-    first = Order.objects.order_by("pk").values_list("pk", flat=True)[:10_000]
-    shipments = Shipment.objects.filter(order_id__in=list(first)).exclude(tracking_number="")
-    in_parts = (
-        Order.objects.filter(pk__in=list(first))
-        .annotate(parts=Count("shipment"))
-        .filter(parts__gt=1)
-        .values_list("pk", flat=True)
-    )
-    if in_parts.exists():
-        shipments = shipments.filter(order_id__in=in_parts)
-    shipments = shipments.order_by("order_id", "-shipped_at", "-pk")
-    count = shipments.count()
-    shipment = shipments.select_related("order__customer")[count // 2]
-    order = shipment.order
-    return {
-        "order_pk": order.pk,
-        "order_number": order.number,
-        "customer_pk": order.customer_id,
-        "customer_email": order.customer.email,
-        "tracking_number": shipment.tracking_number,
-    }
-
-
-def pages(subjects: dict) -> list[tuple[str, str, dict]]:
-    from urllib.parse import urlencode
-
-    def q(term):
-        return "?" + urlencode({"q": term})
-
-    return [
-        ("orders list", "orders/order/", {}),
-        ("orders ?status=paid", "orders/order/?status=paid", {}),
-        ("orders search email", "orders/order/" + q(subjects["customer_email"]), {}),
-        ("orders search number", "orders/order/" + q(subjects["order_number"]), {}),
-        ("orders search tracking", "orders/order/" + q(subjects["tracking_number"]), {}),
-        ("products ?stock_level=low", "catalog/product/?stock_level=low", {}),
-        ("customer page", f"customers/customer/{subjects['customer_pk']}/change/", {}),
-        ("order page", f"orders/order/{subjects['order_pk']}/change/", {}),
-    ]
 
 
 def superuser():
@@ -114,28 +70,35 @@ def sql_seconds(captured: list[dict]) -> float:
     return total
 
 
-def time_page(client, url: str) -> dict:
+def time_page(get, name: str, *, strict: bool = True) -> dict | None:
+    """`get()` (one request) timed: a warm-up, then the median of up to REPEATS requests.
+
+    A page that does not answer 200 fails the run (`strict`), or has no figures (the baseline,
+    which lacks some of our pages' parameters).
+    """
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
     # Warm-up: the first request in a process also fills per-process caches (content types,
     # permissions), so its statements are not the page's own. Counted on the next one.
     started = time.perf_counter()
-    response = client.get(url)
+    response = get()
     if response.status_code != 200:
-        raise RuntimeError(f"{url}: HTTP {response.status_code}")
+        if strict:
+            raise RuntimeError(f"{name}: HTTP {response.status_code}")
+        return None
     # A page taking many seconds (the baseline's order page: a <select> of every customer) is
     # timed once more only; the others REPEATS times, or at least 3 within MAX_SECONDS.
     least = 3 if time.perf_counter() - started < MAX_SECONDS / 3 else 1
     started = time.perf_counter()
     with CaptureQueriesContext(connection) as ctx:
-        client.get(url)
+        get()
     times = [time.perf_counter() - started]
     captured = list(ctx.captured_queries)
     spent = times[0]
     while len(times) < REPEATS and (len(times) < least or spent < MAX_SECONDS):
         started = time.perf_counter()
-        client.get(url)
+        get()
         elapsed = time.perf_counter() - started
         times.append(elapsed)
         spent += elapsed
@@ -149,65 +112,110 @@ def time_page(client, url: str) -> dict:
     }
 
 
-def measure(label: str) -> dict:
-    """Every page, ours and the baseline, on the current database."""
-    from django.db import connection
-    from django.test import Client, override_settings
+def _client(user):
+    from django.test import Client
 
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def measure(label: str, *, check_plans: bool = True, only: str = "") -> dict:
+    """Every crawled page (bench.crawl), ours and the baseline's where it has the page."""
+    from django.db import connection
+    from django.test import override_settings
+
+    from bench.crawl import crawl_pages, fetch, plan_verdict, role_user
     from orders.models import Order
 
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
-    subjects = pick_subjects()
-    client = Client()
-    client.force_login(superuser())
+    admin_user = superuser()
+    clients = {"": _client(admin_user)}
     rows = []
     with override_settings(ROOT_URLCONF="bench.urls", DEBUG=False, ALLOWED_HOSTS=["testserver"]):
-        for name, path, _ in pages(subjects):
-            ours = time_page(client, "/admin/" + path)
-            baseline = time_page(client, "/baseline/" + path)
-            rows.append({"page": name, "path": path, "ours": ours, "baseline": baseline})
+        pages = [page for page in crawl_pages(admin_user) if only in page.name]
+        for page in pages:
+            if page.user not in clients:
+                clients[page.user] = _client(role_user(page.user))
+            client = clients[page.user]
+            ours = time_page(functools.partial(fetch, client, page), page.name)
+            ours["plan"] = plan_verdict(ours["statements"]) if check_plans else []
+            baseline = None
+            if page.data is None and page.model and baseline_has(page):
+                baseline = time_page(
+                    functools.partial(client.get, "/baseline/" + page.path), page.name, strict=False
+                )
+            rows.append({"page": page.name, "path": page.path, "ours": ours, "baseline": baseline})
+            base_text = f", baseline {baseline['seconds'] * 1000:.0f} ms" if baseline else ""
+            verdict = "whole-table read" if ours["plan"] else "ok"
             print(
-                f"  [{label}] {name}: ours {ours['seconds'] * 1000:.0f} ms ({ours['queries']} q), "
-                f"baseline {baseline['seconds'] * 1000:.0f} ms ({baseline['queries']} q)",
+                f"  [{label}] {page.name}: {ours['seconds'] * 1000:.0f} ms ({ours['queries']} q, "
+                f"SQL {ours['sql_seconds'] * 1000:.0f} ms, plan {verdict}){base_text}",
                 flush=True,
             )
-    return {"label": label, "orders": Order.objects.count(), "subjects": subjects, "pages": rows}
+            for problem in ours["plan"]:
+                print(f"      {problem}", flush=True)
+    return {"label": label, "orders": Order.objects.count(), "pages": rows}
+
+
+def baseline_has(page) -> bool:
+    """Whether the plain-ModelAdmin site has this page: its lists, searches and change pages."""
+    from bench.baseline_admin import baseline_site
+
+    app, model = page.model.split(".")
+    registered = any(m._meta.label_lower == page.model for m in baseline_site._registry)
+    rest = page.path[len(f"{app}/{model}/") :]
+    return registered and (rest.startswith("?") or rest == "" or rest.endswith("/change/"))
 
 
 def print_pages(measurements: list[dict]) -> None:
-    header = ("size", "page", "ours", "baseline", "ratio", "queries ours/base", "our SQL")
-    lines = []
+    """The crawler's table: every page at each size, its growth, statements and plan verdict."""
+    by_size = [{row["page"]: row for row in m["pages"]} for m in measurements]
+    small = by_size[0]
+    header = ["page"]
     for m in measurements:
-        for row in m["pages"]:
-            ours, base = row["ours"], row["baseline"]
-            lines.append(
-                (
-                    m["label"],
-                    row["page"],
-                    f"{ours['seconds'] * 1000:.1f} ms",
-                    f"{base['seconds'] * 1000:.1f} ms",
-                    f"{ours['seconds'] / base['seconds']:.3f}x",
-                    f"{ours['queries']} / {base['queries']}",
-                    f"{ours['sql_seconds'] * 1000:.1f} ms",
-                )
-            )
+        header += [f"{m['label']}", "q", "SQL"]
+    header += ["growth", "baseline", "vs base", "plan"]
+    lines = []
+    for name, first in small.items():
+        line = [name]
+        for size in by_size:
+            row = size.get(name)
+            if row is None:
+                line += ["—", "—", "—"]
+                continue
+            line += [
+                f"{row['ours']['seconds'] * 1000:.1f} ms",
+                str(row["ours"]["queries"]),
+                f"{row['ours']['sql_seconds'] * 1000:.1f}",
+            ]
+        last = by_size[-1].get(name)
+        growth = last["ours"]["seconds"] / first["ours"]["seconds"] if last else None
+        base = last["baseline"] if last else None
+        line += [
+            f"{growth:.2f}x" if growth else "—",
+            f"{base['seconds'] * 1000:.0f} ms" if base else "—",
+            f"{last['ours']['seconds'] / base['seconds']:.2f}x" if base else "—",
+            "FAIL" if last and last["ours"]["plan"] else "ok",
+        ]
+        lines.append(line)
     widths = [max(len(r[i]) for r in [header, *lines]) for i in range(len(header))]
     fmt = "  ".join(f"{{:<{w}}}" for w in widths)
     print(fmt.format(*header))
     print(fmt.format(*("-" * w for w in widths)))
     for line in lines:
         print(fmt.format(*line))
-    if len(measurements) >= 2:
-        small, big = measurements[0], measurements[-1]
-        print(f"\n{big['label']} vs {small['label']}:")
-        for a, b in zip(small["pages"], big["pages"], strict=True):
-            growth = b["ours"]["seconds"] / a["ours"]["seconds"]
-            speedup = b["baseline"]["seconds"] / b["ours"]["seconds"]
-            print(
-                f"  {a['page']}: ours grew {growth:.2f}x, queries {a['ours']['queries']} -> "
-                f"{b['ours']['queries']}, {speedup:.1f}x faster than the baseline at {big['label']}"
-            )
+    failing = [line[0] for line in lines if line[-1] == "FAIL"]
+    grown = [line[0] for line in lines if line[-5] != "—" and float(line[-5][:-1]) > GROWTH_GOAL]
+    print(
+        f"\n{len(lines)} pages; whole-table reads at the largest size: {len(failing)}; "
+        f"grew more than {GROWTH_GOAL}x: {len(grown)}"
+    )
+    for name in failing:
+        print(f"  plan FAIL: {name}")
+    for name in grown:
+        print(f"  grew: {name}")
 
 
 def run(options):
@@ -226,15 +234,17 @@ def run(options):
         m = measure(label)
         measurements.append(m)
         for row in m["pages"]:
+            ours, base = row["ours"], row["baseline"]
             results.append(
                 Result(
                     scenario=f"admin {row['page']} @{label}",
-                    ours_seconds=row["ours"]["seconds"],
-                    baseline_seconds=row["baseline"]["seconds"],
-                    ours_queries=row["ours"]["queries"],
-                    baseline_queries=row["baseline"]["queries"],
-                    baseline="plain ModelAdmin (bench/baseline_admin.py)",
-                    extra={"our SQL ms": round(row["ours"]["sql_seconds"] * 1000, 1)},
+                    ours_seconds=ours["seconds"],
+                    baseline_seconds=base["seconds"] if base else None,
+                    ours_queries=ours["queries"],
+                    baseline_queries=base["queries"] if base else None,
+                    baseline="plain ModelAdmin (bench/baseline_admin.py)" if base else "",
+                    note="; ".join(ours["plan"]),
+                    extra={"our SQL ms": round(ours["sql_seconds"] * 1000, 1)},
                 )
             )
     print_pages(measurements)
@@ -244,13 +254,14 @@ def run(options):
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description="Measure the admin pages on DATABASE_URL as it is.")
     parser.add_argument("--label", required=True, help="a name for this size, e.g. 10k")
+    parser.add_argument("--only", default="", help="only the pages whose name contains this")
     parser.add_argument("--out", default="", help="JSON file (default: under bench/results/)")
     options = parser.parse_args(argv)
     from bench.run import RESULTS, machine, setup_django
 
     setup_django()
     load_before = os.getloadavg()
-    m = measure(options.label)
+    m = measure(options.label, only=options.only)
     m["load_before"] = list(load_before)
     m["load_after"] = list(os.getloadavg())
     m["machine"] = machine()

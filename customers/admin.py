@@ -12,7 +12,7 @@ from django.db.models.functions import Lower
 from customers import services
 from customers.models import Address, Customer
 from shop.core.admin_operations import StaffOperationsMixin
-from shop.core.admin_perf import LIST_PER_PAGE, EstimatedCountPaginator
+from shop.core.admin_perf import LIST_PER_PAGE
 from shop.core.admin_tools import (
     ActionPermissionMixin,
     OneDefaultPerCustomerForm,
@@ -73,8 +73,6 @@ class CustomerAdmin(StaffOperationsMixin, ProtectedFirstMixin, admin.ModelAdmin)
     search_fields = ["first_name", "last_name", "email", "phone"]
     date_hierarchy = "created_at"
     ordering = ["last_name", "first_name", "id"]
-    show_full_result_count = False
-    paginator = EstimatedCountPaginator
     list_per_page = LIST_PER_PAGE
     fieldsets = [
         (None, {"fields": ["first_name", "last_name", "email", "phone", "created_at", "updated_at"]}),
@@ -121,8 +119,6 @@ class AddressAdmin(ActionPermissionMixin, FastChoicesMixin, admin.ModelAdmin):
     fields = ["customer", *ADDRESS_FIELDS, "created_at", "updated_at"]
     readonly_fields = ["created_at", "updated_at"]
     ordering = ["customer__last_name", "customer__first_name", "id"]
-    show_full_result_count = False
-    paginator = EstimatedCountPaginator
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("customer")

@@ -7,7 +7,6 @@ from payments import services
 from payments.forms import RefundPaymentForm
 from payments.models import Payment, PaymentMethod
 from shop.core.admin_operations import StaffOperation, StaffOperationsMixin
-from shop.core.admin_perf import EstimatedCountPaginator
 from shop.core.admin_tools import (
     ActionPermissionMixin,
     OneDefaultPerCustomerForm,
@@ -125,8 +124,6 @@ class PaymentMethodAdmin(ActionPermissionMixin, MaskedPaymentMethodMixin, admin.
     fields = ["customer", *PAYMENT_METHOD_FIELDS, "created_at", "updated_at"]
     readonly_fields = ["masked_label", "is_expired", "created_at", "updated_at"]
     ordering = ["customer__last_name", "customer__first_name", "id"]
-    show_full_result_count = False
-    paginator = EstimatedCountPaginator
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("customer")
@@ -217,8 +214,6 @@ class PaymentAdmin(StaffOperationsMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     search_fields = ["order__number", "reference", "order__customer__email"]
     date_hierarchy = "created_at"
     ordering = ["-created_at", "-id"]
-    show_full_result_count = False
-    paginator = EstimatedCountPaginator
     fields = [
         "order",
         "method",

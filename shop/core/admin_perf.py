@@ -10,6 +10,7 @@ smaller are counted exactly, which is cheap for them.
 import json
 from datetime import datetime, timedelta
 
+from django.contrib import admin
 from django.core.exceptions import EmptyResultSet
 from django.core.paginator import Paginator
 from django.db import connections
@@ -38,10 +39,11 @@ def estimated_rows(queryset: QuerySet) -> int | None:
     table = connection.ops.quote_name(queryset.model._meta.db_table)
     with connection.cursor() as cursor:
         cursor.execute(
+            # The count reads at most ESTIMATE_FROM_ROWS + 1 rows even if the statistics lag.
             "SELECT CASE WHEN reltuples >= %s THEN reltuples::bigint"
-            f" ELSE (SELECT COUNT(*) FROM {table}) END"
+            f" ELSE (SELECT COUNT(*) FROM (SELECT 1 FROM {table} LIMIT %s) AS bounded) END"
             " FROM pg_class WHERE oid = %s::regclass",
-            [ESTIMATE_FROM_ROWS, table],
+            [ESTIMATE_FROM_ROWS, ESTIMATE_FROM_ROWS + 1, table],
         )
         row = cursor.fetchone()
     return int(row[0]) if row else None
@@ -101,11 +103,46 @@ class IndexedDatesMixin:
         key = (tuple(map(repr, args)), tuple(sorted((k, repr(v)) for k, v in kwargs.items())))
         memo = self.__dict__.setdefault("_aggregate_memo", {})
         if key not in memo:
-            memo[key] = super().aggregate(*args, **kwargs)
+            memo[key] = self._related_bounds(kwargs) or super().aggregate(*args, **kwargs)
         return dict(memo[key])
 
+    def _related_bounds(self, kwargs) -> dict | None:
+        """The drill-down's own MIN/MAX pair (the date_hierarchy tag asks it too) of a date
+        across a relation, from `_date_bounds`; None for any other aggregate."""
+        first, last = kwargs.get("first"), kwargs.get("last")
+        if set(kwargs) != {"first", "last"} or not isinstance(first, Min) or not isinstance(last, Max):
+            return None
+        name = first.source_expressions[0].name if hasattr(first.source_expressions[0], "name") else ""
+        if "__" not in name or getattr(last.source_expressions[0], "name", None) != name:
+            return None
+        return self._date_bounds(name)
+
+    def _date_bounds(self, field_name):
+        if "__" not in field_name:
+            return self.aggregate(first=Min(field_name), last=Max(field_name))
+        # A date across a relation (an order line's order date): MIN and MAX through a join read
+        # both tables whole; the related table's own index answers instead, within the period
+        # the drill-down has chosen (its range conditions are carried over). Periods without
+        # rows of this list may show; they list nothing.
+        path, name = field_name.rsplit("__", 1)
+        related = self.model
+        for part in path.split("__"):
+            related = related._meta.get_field(part).related_model
+        queryset = related._default_manager.all()
+        for child in self.query.where.children:
+            lhs = getattr(child, "lhs", None)
+            target = getattr(lhs, "target", None)
+            if (
+                target is not None
+                and target.model is related
+                and target.name == name
+                and child.lookup_name in {"gte", "gt", "lt", "lte", "exact"}
+            ):
+                queryset = queryset.filter(**{f"{name}__{child.lookup_name}": child.rhs})
+        return queryset.aggregate(first=Min(name), last=Max(name))
+
     def datetimes(self, field_name, kind, order="ASC", tzinfo=None):
-        bounds = self.aggregate(first=Min(field_name), last=Max(field_name))
+        bounds = self._date_bounds(field_name)
         if bounds["first"] is None:
             return []
         zone = tzinfo or timezone.get_current_timezone()
@@ -136,8 +173,103 @@ _INDEXED_DATE_CLASSES: dict[type, type] = {}
 def with_indexed_dates(queryset: QuerySet) -> QuerySet:
     """The same queryset, with a date drill-down that reads indexes rather than the table."""
     cls = type(queryset)
+    if isinstance(queryset, IndexedDatesMixin):
+        return queryset
     if cls not in _INDEXED_DATE_CLASSES:
         _INDEXED_DATE_CLASSES[cls] = type(f"IndexedDates{cls.__name__}", (IndexedDatesMixin, cls), {})
     clone = queryset._chain()
     clone.__class__ = _INDEXED_DATE_CLASSES[cls]
     return clone
+
+
+DISTINCT_VALUES_SHOWN = 200  # a filter listing more values than this is no use as a list
+
+
+class DistinctValuesFilter(admin.AllValuesFieldListFilter):
+    """Django's every-value filter, its values read by skipping through an index.
+
+    Django asks `SELECT DISTINCT col FROM table`, which reads every row. Here a recursive query
+    asks for the smallest value, then the smallest above it, and so on: one index probe per
+    distinct value (PostgreSQL has no skip scan of its own), on every backend. Only for a field of
+    the list's own table, which is the only kind ScaleModelAdmin gives it.
+    """
+
+    def __init__(self, field, request, params, model, model_admin, field_path):
+        super().__init__(field, request, params, model, model_admin, field_path)
+        connection = connections[model_admin.get_queryset(request).db]
+        qn = connection.ops.quote_name
+        table, column = qn(model._meta.db_table), qn(field.column)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"WITH RECURSIVE seen (val) AS (SELECT MIN({column}) FROM {table} UNION ALL"
+                f" SELECT (SELECT MIN({column}) FROM {table} WHERE {column} > seen.val)"
+                f" FROM seen WHERE seen.val IS NOT NULL)"
+                f" SELECT val FROM seen WHERE val IS NOT NULL LIMIT {DISTINCT_VALUES_SHOWN}"
+            )
+            values = [field.to_python(row[0]) for row in cursor.fetchall()]
+            if field.null:
+                cursor.execute(f"SELECT 1 FROM {table} WHERE {column} IS NULL LIMIT 1")
+                if cursor.fetchone():
+                    values.append(None)
+        self.lookup_choices = values
+
+
+def _every_value_filter(model, entry) -> bool:
+    """Whether Django would list `entry` (a list_filter item) with AllValuesFieldListFilter."""
+    if not isinstance(entry, str) or "__" in entry:
+        return False
+    try:
+        field = model._meta.get_field(entry)
+    except Exception:
+        return False
+    return (
+        getattr(field, "concrete", False)
+        and not field.is_relation
+        and not field.choices
+        and field.get_internal_type() not in {"BooleanField", "DateField", "DateTimeField"}
+    )
+
+
+class ScaleModelAdmin(admin.ModelAdmin):
+    """What every admin class of the shop's site gets by default (`ShopAdminSite.register` puts
+    it just above Django's `ModelAdmin` in each class's bases): a list, filter, drill-down and
+    search whose statements and plans do not grow with the table.
+
+    - counts: no full count, and a planner estimate for big PostgreSQL lists
+      (`EstimatedCountPaginator`);
+    - the date drill-down's periods from MIN and MAX (`with_indexed_dates`);
+    - searches through indexes (`shop.core.admin_search.indexed_search`);
+    - every-value filters read through an index (`DistinctValuesFilter`), no facet counts;
+    - on PostgreSQL, the list-order, filter and trigram indexes all this needs, created after
+      `migrate` from the registry (`shop.core.admin_indexes`).
+
+    A class that declares its own (a search of its own, a count it wants exact) keeps it.
+    """
+
+    show_full_result_count = False
+    paginator = EstimatedCountPaginator
+    # Facet counts ("Show counts") count every filter choice over the whole list: each a read
+    # of the whole table.
+    show_facets = admin.ShowFacets.NEVER
+
+    def get_list_filter(self, request):
+        return [
+            (entry, DistinctValuesFilter) if _every_value_filter(self.model, entry) else entry
+            for entry in super().get_list_filter(request)
+        ]
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        return with_indexed_dates(queryset) if self.date_hierarchy else queryset
+
+    def get_search_results(self, request, queryset, search_term):
+        from shop.core.admin_search import indexed_search
+
+        return indexed_search(queryset, search_term, self.get_search_fields(request)), False
+
+
+def with_scale_defaults(admin_class: type) -> type:
+    """`admin_class` with `ScaleModelAdmin` just above `ModelAdmin` in its bases."""
+    if issubclass(admin_class, ScaleModelAdmin):
+        return admin_class
+    return type(admin_class.__name__, (admin_class, ScaleModelAdmin), {"__module__": admin_class.__module__})
