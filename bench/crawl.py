@@ -271,28 +271,39 @@ def whole_table_reads(plan: dict, big: dict[str, float]) -> list[str]:
     """The big tables a plan reads whole: a sequential scan, or an index scan without a bound.
 
     A scan is bounded by its index condition, or by a LIMIT above it with nothing in between
-    that must read all its input first (a sort, an aggregate, a hash) and no filter on the scan
-    itself (a filter could discard every row the LIMIT is waiting for).
+    that must read all its input first (a sort, an aggregate, a hash), as long as a filter on the
+    scan is not expected to discard a whole table's worth of rows before the LIMIT is full.
     """
     found = []
 
-    def walk(node, limited):
+    def walk(node, limit):
         kind = node.get("Node Type", "")
         if kind == "Limit":
-            limited = True
-        elif kind in _BLOCKING or (kind == "Aggregate"):
-            limited = False
+            limit = node.get("Plan Rows", 1)
+        elif kind in _BLOCKING:
+            limit = None
         relation = node.get("Relation Name")
         if kind in _SCANS and relation in big:
             indexed = any(key in node for key in ("Index Cond", "Recheck Cond"))
-            bounded = indexed or (limited and "Filter" not in node)
-            if not bounded:
+            if not indexed and not _bounded_by_limit(node, limit, big[relation]):
                 found.append(f"{kind} on {relation} ({int(big[relation]):,} rows)")
         for child in node.get("Plans", []):
-            walk(child, limited)
+            walk(child, limit)
 
-    walk(plan, False)
+    walk(plan, None)
     return found
+
+
+def _bounded_by_limit(node, limit, table_rows) -> bool:
+    """A scan under a LIMIT stops once it has `limit` rows: with a filter, after reading about
+    table rows x limit / rows the filter keeps (the planner's own estimates), which must stay
+    below a whole big table's worth."""
+    if limit is None:
+        return False
+    if "Filter" not in node:
+        return True
+    kept = max(node.get("Plan Rows", 1), 1)
+    return table_rows * limit / kept < BIG_TABLE_ROWS
 
 
 def plan_verdict(statements: list[str]) -> list[str]:

@@ -81,8 +81,8 @@ def order_search(queryset: QuerySet, term: str, *, fields=ORDER_SEARCH_FIELDS) -
 
 def _newest_keys(customers: QuerySet) -> list[int]:
     """The matching customers' keys, as a list: the orders are then an index lookup per key.
-    (As a subquery, PostgreSQL joins it against every order.) The newest SEARCH_BOUND only."""
-    return list(customers.order_by("-pk").values_list("pk", flat=True)[:SEARCH_BOUND])
+    (As a subquery, PostgreSQL joins it against every order.) SEARCH_BOUND of them at most."""
+    return list(customers.order_by().values_list("pk", flat=True)[:SEARCH_BOUND])
 
 
 # The order desk's searches (the admin's "Add order" and line editor). Each answers a handful of

@@ -20,6 +20,9 @@ from django.utils.functional import cached_property
 
 # Below this many rows an exact count is cheap and an estimate would only look odd.
 ESTIMATE_FROM_ROWS = 100_000
+# A filtered list the planner expects to hold more rows than this shows the estimate: counting
+# it exactly would read most of a big table (a filter choice that matches most of the rows).
+EXACT_COUNT_BELOW = 10_000
 # Rows a page of the busy lists (orders, products, customers) shows: a screen or two, as in
 # most shop back offices, instead of Django's 100. Each row costs about half a millisecond to
 # render (eight columns through the admin's cell machinery), so this halves a full page's time.
@@ -84,7 +87,7 @@ class EstimatedCountPaginator(Paginator):
                     return rows
             else:
                 estimate = explained_rows(queryset)
-                if estimate is not None and estimate >= ESTIMATE_FROM_ROWS:
+                if estimate is not None and estimate >= min(EXACT_COUNT_BELOW, ESTIMATE_FROM_ROWS):
                     return estimate
         return super().count
 

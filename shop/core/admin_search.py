@@ -8,7 +8,7 @@ for DISTINCT). Here:
   reference) finds that row through the field's index, and nothing else is asked.
 - Otherwise each word is looked for in each field separately: a field of the listed model as a
   condition on it, a field across a relation by finding the related rows first (through the
-  field's trigram index on PostgreSQL, see `shop.core.admin_indexes`) and listing the newest
+  field's trigram index on PostgreSQL, see `shop.core.admin_indexes`) and listing at most
   SEARCH_BOUND of their keys, then the rows that point to them. The conditions are ORed, so each
   is an index lookup and the list never joins a whole table. No relation is joined, so a row is
   never listed twice.
@@ -50,7 +50,9 @@ def _condition(model, path: str, lookup: str, value) -> Q:
         return Q(**{f"{path}__{lookup}": value})
     condition = Q(**{f"{field.name}__{lookup}": value})
     for relation in reversed(relations):
-        related = relation.related_model._default_manager.filter(condition).order_by("-pk")
+        # Unordered: the first SEARCH_BOUND the index finds (an order would walk the whole key
+        # index to sort them when many match).
+        related = relation.related_model._default_manager.filter(condition).order_by()
         if relation.concrete:  # a foreign key of this model: the related rows' keys
             keys = list(related.values_list("pk", flat=True)[:SEARCH_BOUND])
             condition = Q(**{f"{relation.attname}__in": keys})
