@@ -253,18 +253,9 @@ def _big_tables(cursor) -> dict[str, float]:
 
 
 _SCANS = {"Seq Scan", "Index Scan", "Index Only Scan", "Bitmap Heap Scan", "Parallel Seq Scan"}
-_BLOCKING = {
-    "Sort",
-    "Aggregate",
-    "Hash",
-    "HashAggregate",
-    "Materialize",
-    "Incremental Sort",
-    "Gather Merge",
-    "WindowAgg",
-    "Unique",
-    "SetOp",
-}
+# Nodes that read all their input before returning a row, so a LIMIT above them bounds nothing
+# below. (An incremental sort reads only up to the next value of its presorted key.)
+_BLOCKING = {"Sort", "Aggregate", "Hash", "HashAggregate", "WindowAgg", "SetOp"}
 
 
 def whole_table_reads(plan: dict, big: dict[str, float]) -> list[str]:

@@ -9,7 +9,6 @@ from catalog.models import Product, ProductType, Stock, StockMovement
 from catalog.resources import ProductImport, ProductResource, StockCountImport, StockResource
 from shop.core.admin_import_export import ImportExportMixin
 from shop.core.admin_operations import StaffOperation, StaffOperationsMixin
-from shop.core.admin_perf import LIST_PER_PAGE
 from shop.core.admin_tools import (
     ActionPermissionMixin,
     ChangedFieldsOnlyFormSet,
@@ -176,7 +175,6 @@ class ProductAdmin(StaffOperationsMixin, ProtectedFirstMixin, ImportExportMixin,
     ordering = ["name", "id"]
     # No date drill-down (products are not looked up by when they were added: it cost two
     # statements over the filtered products on every page) and no second, unfiltered count.
-    list_per_page = LIST_PER_PAGE
     fieldsets = [
         (None, {"fields": ["name", "sku", "product_type", "price", "currency", "is_active", "description"]}),
         ("Stock ledger", {"fields": ["recent_movements"]}),

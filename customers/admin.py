@@ -12,7 +12,6 @@ from django.db.models.functions import Lower
 from customers import services
 from customers.models import Address, Customer
 from shop.core.admin_operations import StaffOperationsMixin
-from shop.core.admin_perf import LIST_PER_PAGE
 from shop.core.admin_tools import (
     ActionPermissionMixin,
     OneDefaultPerCustomerForm,
@@ -73,7 +72,6 @@ class CustomerAdmin(StaffOperationsMixin, ProtectedFirstMixin, admin.ModelAdmin)
     search_fields = ["first_name", "last_name", "email", "phone"]
     date_hierarchy = "created_at"
     ordering = ["last_name", "first_name", "id"]
-    list_per_page = LIST_PER_PAGE
     fieldsets = [
         (None, {"fields": ["first_name", "last_name", "email", "phone", "created_at", "updated_at"]}),
     ]

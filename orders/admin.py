@@ -52,7 +52,7 @@ from payments.admin import PAYMENT_METHODS, PAYMENTS, PaymentInline
 from payments.models import OfflineMethod
 from shop.core.admin_import_export import ExportMixin
 from shop.core.admin_operations import StaffOperation, StaffOperationsMixin
-from shop.core.admin_perf import LIST_PER_PAGE, with_indexed_dates
+from shop.core.admin_perf import with_indexed_dates
 from shop.core.admin_tools import (
     ActionPermissionMixin,
     ChangedFieldsOnlyFormSet,
@@ -590,7 +590,6 @@ class OrderAdmin(StaffOperationsMixin, ExportMixin, admin.ModelAdmin):
     ]
     ordering = ["-created_at", "-id"]
     # A million orders: no full count, estimates for big lists, searches through indexes.
-    list_per_page = LIST_PER_PAGE
     fieldsets = [
         (None, {"fields": ["number", "customer_link", "status", "created_at", "paid_at", "cancelled_at"]}),
         ("Shipments", {"fields": ["shipments_summary"]}),
@@ -960,7 +959,8 @@ class OrderLineAdmin(ActionPermissionMixin, ReadOnlyAdminMixin, admin.ModelAdmin
     ]
     list_select_related = ["order"]
     search_fields = ["order__number", "sku", "product_name"]
-    date_hierarchy = "order__created_at"
+    # No date drill-down: the order's date is in another table, and a period of it can only be
+    # found by joining every line to its order (the orders list has the drill-down).
     # Newest orders first, by key: an order's lines are written with it, so this is the order
     # of placement, read from the foreign key's index (sorting by the order's date would join).
     ordering = ["-order_id", "-id"]

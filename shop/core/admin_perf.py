@@ -106,46 +106,11 @@ class IndexedDatesMixin:
         key = (tuple(map(repr, args)), tuple(sorted((k, repr(v)) for k, v in kwargs.items())))
         memo = self.__dict__.setdefault("_aggregate_memo", {})
         if key not in memo:
-            memo[key] = self._related_bounds(kwargs) or super().aggregate(*args, **kwargs)
+            memo[key] = super().aggregate(*args, **kwargs)
         return dict(memo[key])
 
-    def _related_bounds(self, kwargs) -> dict | None:
-        """The drill-down's own MIN/MAX pair (the date_hierarchy tag asks it too) of a date
-        across a relation, from `_date_bounds`; None for any other aggregate."""
-        first, last = kwargs.get("first"), kwargs.get("last")
-        if set(kwargs) != {"first", "last"} or not isinstance(first, Min) or not isinstance(last, Max):
-            return None
-        name = first.source_expressions[0].name if hasattr(first.source_expressions[0], "name") else ""
-        if "__" not in name or getattr(last.source_expressions[0], "name", None) != name:
-            return None
-        return self._date_bounds(name)
-
-    def _date_bounds(self, field_name):
-        if "__" not in field_name:
-            return self.aggregate(first=Min(field_name), last=Max(field_name))
-        # A date across a relation (an order line's order date): MIN and MAX through a join read
-        # both tables whole; the related table's own index answers instead, within the period
-        # the drill-down has chosen (its range conditions are carried over). Periods without
-        # rows of this list may show; they list nothing.
-        path, name = field_name.rsplit("__", 1)
-        related = self.model
-        for part in path.split("__"):
-            related = related._meta.get_field(part).related_model
-        queryset = related._default_manager.all()
-        for child in self.query.where.children:
-            lhs = getattr(child, "lhs", None)
-            target = getattr(lhs, "target", None)
-            if (
-                target is not None
-                and target.model is related
-                and target.name == name
-                and child.lookup_name in {"gte", "gt", "lt", "lte", "exact"}
-            ):
-                queryset = queryset.filter(**{f"{name}__{child.lookup_name}": child.rhs})
-        return queryset.aggregate(first=Min(name), last=Max(name))
-
     def datetimes(self, field_name, kind, order="ASC", tzinfo=None):
-        bounds = self._date_bounds(field_name)
+        bounds = self.aggregate(first=Min(field_name), last=Max(field_name))
         if bounds["first"] is None:
             return []
         zone = tzinfo or timezone.get_current_timezone()
@@ -239,7 +204,7 @@ class ScaleModelAdmin(admin.ModelAdmin):
     search whose statements and plans do not grow with the table.
 
     - counts: no full count, and a planner estimate for big PostgreSQL lists
-      (`EstimatedCountPaginator`);
+      (`EstimatedCountPaginator`); LIST_PER_PAGE rows a page;
     - the date drill-down's periods from MIN and MAX (`with_indexed_dates`);
     - searches through indexes (`shop.core.admin_search.indexed_search`);
     - every-value filters read through an index (`DistinctValuesFilter`), no facet counts;
@@ -251,6 +216,7 @@ class ScaleModelAdmin(admin.ModelAdmin):
 
     show_full_result_count = False
     paginator = EstimatedCountPaginator
+    list_per_page = LIST_PER_PAGE
     # Facet counts ("Show counts") count every filter choice over the whole list: each a read
     # of the whole table.
     show_facets = admin.ShowFacets.NEVER
