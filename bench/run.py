@@ -113,10 +113,19 @@ def machine() -> dict:
 
 
 def scenarios() -> list[Callable]:
-    from bench import admin_pages, api_orders, demo_load, imports, placement, seed_rate
+    from bench import admin_pages, api_orders, demo_load, exports, imports, placement, seed_rate
 
-    # admin_pages seeds the scratch database to each BENCH_SCALE size; placement then runs on it.
-    return [seed_rate.run, demo_load.run, admin_pages.run, placement.run, api_orders.run, imports.run]
+    # admin_pages seeds the scratch database to each BENCH_SCALE size; exports and placement then
+    # run on it.
+    return [
+        seed_rate.run,
+        demo_load.run,
+        admin_pages.run,
+        exports.run,
+        placement.run,
+        api_orders.run,
+        imports.run,
+    ]
 
 
 def seconds(value: float) -> str:

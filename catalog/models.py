@@ -158,7 +158,12 @@ class Stock(models.Model):
 
     @property
     def available(self) -> int:
-        return self.on_hand - self.allocated
+        return self.available_of(self.on_hand, self.allocated)
+
+    @staticmethod
+    def available_of(on_hand: int, allocated: int) -> int:
+        """Units that can still be sold (what a streamed export computes from the columns)."""
+        return on_hand - allocated
 
     @property
     def is_low(self) -> bool:

@@ -29,6 +29,7 @@ from shop.core.resources import (
     RolledBack,
     YesNoWidget,
 )
+from shop.core.streaming_export import Reads
 from shop.core.validators import MAX_QUANTITY, normalize_sku, parse_bounded_integer
 
 NOTE_MAX_LENGTH = StockMovement._meta.get_field("note").max_length
@@ -63,6 +64,9 @@ class ProductResource(ModelResource):
             "available",
             "threshold",
         )
+
+    #: The columns the streamed export cannot read by their attribute (shop.core.streaming_export).
+    streamed_columns = {"available": Reads(("stock__on_hand", "stock__allocated"), Stock.available_of)}
 
     def filter_export(self, queryset, **kwargs):
         return queryset.select_related("product_type", "stock")
@@ -310,6 +314,8 @@ class StockResource(ModelResource):
         model = Stock
         name = "Stock levels"
         fields = ("sku", "name", "on_hand", "allocated", "available", "threshold")
+
+    streamed_columns = {"available": Reads(("on_hand", "allocated"), Stock.available_of)}
 
     def filter_export(self, queryset, **kwargs):
         return queryset.select_related("product")

@@ -54,7 +54,12 @@ class Customer(models.Model):
 
     @property
     def full_name(self) -> str:
-        return f"{self.first_name} {self.last_name}".strip()
+        return self.name_of(self.first_name, self.last_name)
+
+    @staticmethod
+    def name_of(first_name: str, last_name: str) -> str:
+        """The name shown, from its parts (what a streamed export computes from the columns)."""
+        return f"{first_name} {last_name}".strip()
 
 
 class Address(models.Model):

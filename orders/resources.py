@@ -12,7 +12,23 @@ from import_export.fields import Field
 from import_export.resources import ModelResource
 from import_export.widgets import DateTimeWidget, DecimalWidget
 
+from customers.models import Customer
 from orders.models import Order, Shipment
+from shop.core.streaming_export import Reads, ReadsRelated
+
+#: An order's shipments, oldest first, as the tracking and carrier columns read them.
+SHIPMENTS_ORDER = ("shipped_at", "pk")
+SHIPMENT_VALUES = ("tracking_number", "carrier__name")
+
+
+def tracking_numbers(shipments) -> str:
+    """Every tracking number of the (tracking number, carrier name) of an order's shipments."""
+    return ", ".join(number for number, _ in shipments if number)
+
+
+def carriers(shipments) -> str:
+    """Each carrier once, in the order they first carried a part."""
+    return ", ".join(dict.fromkeys(carrier for _, carrier in shipments))
 
 
 class OrderResource(ModelResource):
@@ -54,13 +70,25 @@ class OrderResource(ModelResource):
             "carrier",
         )
 
+    #: The columns the streamed export cannot read by their attribute (shop.core.streaming_export).
+    streamed_columns = {
+        "customer_name": Reads(("customer__first_name", "customer__last_name"), Customer.name_of),
+        "tracking_number": ReadsRelated(
+            "shipments", SHIPMENT_VALUES, tracking_numbers, order_by=SHIPMENTS_ORDER
+        ),
+        "carrier": ReadsRelated("shipments", SHIPMENT_VALUES, carriers, order_by=SHIPMENTS_ORDER),
+    }
+
     def filter_export(self, queryset, **kwargs):
-        shipments = Shipment.objects.select_related("carrier").order_by("shipped_at", "pk")
+        shipments = Shipment.objects.select_related("carrier").order_by(*SHIPMENTS_ORDER)
         return queryset.select_related("customer").prefetch_related(Prefetch("shipments", queryset=shipments))
 
     def dehydrate_tracking_number(self, order: Order) -> str:
-        return ", ".join(s.tracking_number for s in order.shipments.all() if s.tracking_number)
+        return tracking_numbers(_shipment_values(order))
 
     def dehydrate_carrier(self, order: Order) -> str:
-        # Each carrier once, in the order they first carried a part.
-        return ", ".join(dict.fromkeys(s.carrier.name for s in order.shipments.all()))
+        return carriers(_shipment_values(order))
+
+
+def _shipment_values(order: Order) -> list[tuple[str, str]]:
+    return [(s.tracking_number, s.carrier.name) for s in order.shipments.all()]

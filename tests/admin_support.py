@@ -8,6 +8,7 @@ import io
 from django.contrib.auth.models import Group
 from django.contrib.messages import get_messages
 from django.db import connection
+from django.http import HttpResponse
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
@@ -146,8 +147,9 @@ def page_errors(response) -> str:
 # Export (django-import-export)
 
 
-def export(client, model, file_format: str = "csv", query: str = ""):
-    """Ask for the model's export page, then submit it with every column ticked, as a browser does."""
+def export(client, model, file_format: str = "csv", query: str = "", *, download: bool = True):
+    """Ask for the model's export page, then submit it with every column ticked, as a browser does
+    (and download the file, unless `download` is False: the response as it is)."""
     url = admin_url(model, "export") + (f"?{query}" if query else "")
     page = client.get(url)
     assert page.status_code == 200
@@ -155,7 +157,23 @@ def export(client, model, file_format: str = "csv", query: str = ""):
     data = {name: "on" for name, field in form.fields.items() if getattr(field, "is_selectable_field", False)}
     data["format"] = next(value for value, title in form.fields["format"].choices if title == file_format)
     data["resource"] = "0"
-    return client.post(url, data)
+    response = client.post(url, data)
+    return downloaded(response) if download else response
+
+
+def downloaded(response):
+    """A file response read to its end, as a browser downloads it. An export streams its file
+    (StreamingHttpResponse, FileResponse): the copy returned holds the whole file in `content`,
+    readable as often as a test needs, and says in `streamed` whether it came as a stream."""
+    if not response.streaming:
+        response.streamed = False
+        return response
+    # Read to its end, the test client's stream closes the response (request_finished) itself.
+    copy = HttpResponse(b"".join(response.streaming_content), status=response.status_code)
+    for header, value in response.items():
+        copy[header] = value
+    copy.streamed = True
+    return copy
 
 
 def csv_rows(response) -> list[dict]:

@@ -94,7 +94,7 @@ def test_shipping_staff_export_orders_without_customers_emails(client):
     forged = client.post(
         admin_url(Order, "export"), {"format": "0", "resource": "0", "orderresource_email": "on"}
     )
-    assert "ada@example.com" not in forged.content.decode()
+    assert "ada@example.com" not in forged.getvalue().decode()
 
 
 def test_order_export_has_the_lists_filter_applied(client):
