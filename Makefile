@@ -34,15 +34,20 @@ run: demo
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
 # Production-style: DEBUG off, gunicorn, static files from WhiteNoise. Needs SECRET_KEY,
-# ALLOWED_HOSTS and DATABASE_URL in the environment (see README "Deploying").
+# ALLOWED_HOSTS and DATABASE_URL in the environment (see README "Deploying"). Threaded workers:
+# a sync worker busy longer than gunicorn's 30 s timeout is killed, and a streamed export of a
+# million orders takes about a minute (bench/README.md); a threaded one keeps answering the
+# arbiter while a thread streams.
 WORKERS ?= 3
+THREADS ?= 4
 serve: install
 	@test -n "$$SECRET_KEY" || { echo "SECRET_KEY is not set (see README: Deploying)"; exit 1; }
 	DEBUG=0 $(PY) manage.py check --deploy --fail-level WARNING
 	DEBUG=0 $(PY) manage.py collectstatic --noinput -v0
 	DEBUG=0 $(PY) manage.py migrate --noinput
 	DEBUG=0 $(VENV)/bin/gunicorn shop.wsgi:application --bind $(HOST):$(PORT) \
-		--workers $(WORKERS) --access-logfile - --forwarded-allow-ips '*'
+		--workers $(WORKERS) --worker-class gthread --threads $(THREADS) \
+		--access-logfile - --forwarded-allow-ips '*'
 
 test: install
 	$(PY) -m pytest $(PYTEST_ARGS)

@@ -11,6 +11,9 @@ Memory: the serving process's peak while exporting, as Python's tracemalloc peak
 export, since tracing slows it down) and as the growth of the resident size (VmHWM of
 /proc/self/status, its high-water mark reset before the export, against VmRSS before it).
 
+Then the same CSV export through gunicorn started as `make serve` starts it, over HTTP
+(`bench.served_export`): whether it completes, its time and the worker's peak memory.
+
 Inside `make bench` (`bench.run`) it runs on the orders admin_pages seeded (the largest BENCH_SCALE
 size). Standalone, it measures whatever DATABASE_URL holds:
 
@@ -150,7 +153,38 @@ def run(options=None) -> list[Result]:
                     extra=extra,
                 )
             )
+    results.append(_served())
     return results
+
+
+def _served() -> Result:
+    """The CSV export of every order through gunicorn as `make serve` runs it (bench.served_export)."""
+    from django.db import connection
+
+    from bench.served_export import measure
+
+    settings = connection.settings_dict
+    url = f"postgres://{settings['USER']}@{settings['HOST']}:{settings['PORT']}/{settings['NAME']}"
+    served = measure(url)
+    print(
+        f"  [exports CSV through gunicorn, {served['orders']:,} orders] "
+        f"{'complete' if served['complete'] else 'NOT COMPLETE'} in {served['seconds']:.1f} s, "
+        f"worker peak {served['worker_peak_rss_mb']:.0f} MB",
+        flush=True,
+    )
+    return Result(
+        scenario=f"orders export CSV via make serve's gunicorn @{served['orders']:,}",
+        ours_seconds=served["seconds"],
+        baseline_seconds=None,
+        ours_queries=0,
+        note=f"gunicorn {served['flags']}; complete: {served['complete']} {served['error']}".rstrip(),
+        extra={
+            "rows/s": round(served["rows_per_second"]),
+            "file MB": round(served["megabytes"], 1),
+            "worker peak RSS MB": round(served["worker_peak_rss_mb"], 1),
+            "worker killed": served["worker_killed"],
+        },
+    )
 
 
 def main() -> int:
