@@ -207,7 +207,7 @@ def print_pages(measurements: list[dict]) -> None:
     for line in lines:
         print(fmt.format(*line))
     failing = [line[0] for line in lines if line[-1] == "FAIL"]
-    grown = [line[0] for line in lines if line[-5] != "—" and float(line[-5][:-1]) > GROWTH_GOAL]
+    grown = [line[0] for line in lines if line[-4] != "—" and float(line[-4][:-1]) > GROWTH_GOAL]
     print(
         f"\n{len(lines)} pages; whole-table reads at the largest size: {len(failing)}; "
         f"grew more than {GROWTH_GOAL}x: {len(grown)}"
