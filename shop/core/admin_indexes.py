@@ -108,18 +108,21 @@ def index_name(table: str, key: str) -> str:
     return f"{PREFIX}{table[:40]}_{digest}"
 
 
-def index_statements(site, qn) -> dict[str, tuple[str, list[str], str]]:
-    """{index name: (table, B-tree columns or [], the CREATE INDEX statement's rest)}."""
+def index_statements(site, qn) -> dict[str, tuple[str, list[str], str, list[str]]]:
+    """{index name: (table, B-tree columns or [], the CREATE INDEX statement's rest, the
+    columns it needs)}."""
     statements = {}
     for table, columns in list_indexes(site):
         key = ",".join(f"{column}{' DESC' if desc else ''}" for column, desc in columns)
         body = ", ".join(f"{qn(column)}{' DESC' if desc else ''}" for column, desc in columns)
-        statements[index_name(table, key)] = (table, [c for c, _ in columns], f"ON {qn(table)} ({body})")
+        names = [c for c, _ in columns]
+        statements[index_name(table, key)] = (table, names, f"ON {qn(table)} ({body})", names)
     for table, column in searched_text_columns(site):
         statements[index_name(table, f"trgm:{column}")] = (
             table,
             [],
             f"ON {qn(table)} USING gin ((UPPER({qn(column)}::text)) gin_trgm_ops)",
+            [column],
         )
     return statements
 
@@ -157,8 +160,17 @@ def ensure_indexes(site, using: str = "default", verbosity: int = 0) -> list[str
         cursor.execute("SELECT indexname FROM pg_indexes WHERE indexname LIKE %s", [PREFIX + "%"])
         existing = {row[0] for row in cursor.fetchall()}
         covered = _existing_column_lists(cursor)
-        for name, (table, columns, definition) in index_statements(site, qn).items():
+        # A schema migrated back (`migrate app zero`) lacks some tables and columns: their
+        # indexes wait for the next migrate forward.
+        cursor.execute(
+            "SELECT table_name, column_name FROM information_schema.columns"
+            " WHERE table_schema = current_schema()"
+        )
+        present = set(cursor.fetchall())
+        for name, (table, columns, definition, needs) in index_statements(site, qn).items():
             if name in existing or (columns and _covered(covered.get(table, []), columns)):
+                continue
+            if any((table, column) not in present for column in needs):
                 continue
             cursor.execute(f"CREATE INDEX IF NOT EXISTS {qn(name)} {definition}")
             created.append(name)

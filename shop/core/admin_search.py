@@ -41,14 +41,22 @@ def _path(model, path: str):
     return relations, model._meta.get_field(path.split("__")[-1])
 
 
-def _condition(model, path: str, lookup: str, value) -> Q:
-    """`path__lookup=value` as a condition on `model`'s own columns: relations are resolved
-    into key lists, from the far end of the path back to `model`, one statement each."""
+def _condition(model, paths, value) -> Q:
+    """`path__lookup=value` for any of `paths` ((path, lookup) pairs through the same relations),
+    as a condition on `model`'s own columns: the relations are resolved into key lists, from
+    the far end back to `model`, one statement per relation whatever the number of fields."""
     try:
-        relations, field = _path(model, path)
+        steps = [_path(model, path) for path, _ in paths]
     except FieldDoesNotExist:  # a many-to-many or unknown path: Django's own join
-        return Q(**{f"{path}__{lookup}": value})
-    condition = Q(**{f"{field.name}__{lookup}": value})
+        return reduce(or_, (Q(**{f"{path}__{lookup}": value}) for path, lookup in paths))
+    relations = steps[0][0]
+    condition = reduce(
+        or_,
+        (
+            Q(**{f"{field.name}__{lookup}": value})
+            for (_, field), (_, lookup) in zip(steps, paths, strict=True)
+        ),
+    )
     for relation in reversed(relations):
         # Unordered: the first SEARCH_BOUND the index finds (an order would walk the whole key
         # index to sort them when many match).
@@ -60,6 +68,14 @@ def _condition(model, path: str, lookup: str, value) -> Q:
             keys = list(related.values_list(relation.field.attname, flat=True)[:SEARCH_BOUND])
             condition = Q(pk__in=keys)
     return condition
+
+
+def _by_relation(paths) -> list[list[tuple[str, str]]]:
+    """(path, lookup) pairs grouped by the relations they go through, in declaration order."""
+    groups: dict[str, list[tuple[str, str]]] = {}
+    for path, lookup in paths:
+        groups.setdefault(path.rpartition("__")[0], []).append((path, lookup))
+    return list(groups.values())
 
 
 def _is_unique(model, path: str) -> bool:
@@ -86,13 +102,14 @@ def indexed_search(queryset: QuerySet, term: str, search_fields) -> QuerySet:
     if not term or not search_fields:
         return queryset
     model = queryset.model
-    fields = []
-    for name in search_fields:
-        lookup = _LOOKUPS.get(name[0], "icontains")
-        fields.append((name.lstrip("^=@"), lookup, name[0] in _LOOKUPS and name[0] != "@"))
-    exact = [path for path, _, _ in fields if _is_unique(model, path) and _valid_for(model, path, term)]
+    fields = [(name.lstrip("^=@"), _LOOKUPS.get(name[0], "icontains")) for name in search_fields]
+    exact = [
+        (path, "exact") for path, _ in fields if _is_unique(model, path) and _valid_for(model, path, term)
+    ]
     if exact:
-        found = queryset.filter(reduce(or_, (_condition(model, path, "exact", term) for path in exact)))
+        found = queryset.filter(
+            reduce(or_, (_condition(model, group, term) for group in _by_relation(exact)))
+        )
         if found.exists():
             return found
     words = []
@@ -102,10 +119,9 @@ def indexed_search(queryset: QuerySet, term: str, search_fields) -> QuerySet:
         words.append(bit)
     conditions = []
     for word in words:
-        each = [
-            _condition(model, path, lookup, word)
-            for path, lookup, _ in fields
-            if lookup != "iexact" or _valid_for(model, path, word)
+        usable = [
+            (path, lookup) for path, lookup in fields if lookup != "iexact" or _valid_for(model, path, word)
         ]
+        each = [_condition(model, group, word) for group in _by_relation(usable)]
         conditions.append(reduce(or_, each) if each else Q(pk__in=[]))
     return queryset.filter(reduce(and_, conditions))

@@ -112,7 +112,7 @@ def test_every_value_filter_lists_what_django_lists(admin_client):
 
 def test_index_list_follows_the_registry():
     statements = index_statements(admin.site, connection.ops.quote_name)
-    definitions = {definition for _, _, definition in statements.values()}
+    definitions = {definition for _, _, definition, _ in statements.values()}
 
     qn = connection.ops.quote_name
     event_table = qn("orders_orderevent")
