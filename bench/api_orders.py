@@ -87,12 +87,17 @@ def gunicorn(url: str, port: int, log_path: Path):
     try:
         yield process
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process)
+
+
+def stop(process) -> None:
+    """Stop a server started for a scenario: asked first, killed after 30 s."""
+    process.terminate()
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def wait_until_up(base: str, key: str, sku: str, process, timeout: float = 60.0) -> None:

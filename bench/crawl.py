@@ -19,7 +19,7 @@ SAMPLE_ROWS by primary key, so the same rows are asked for at every size of the 
 """
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from urllib.parse import urlencode
 
 FILTER_CHOICES = 8  # choices crawled per list filter (a carrier filter lists every carrier)
@@ -41,14 +41,6 @@ class Page:
     @property
     def method(self) -> str:
         return "GET" if self.data is None else "POST"
-
-
-@dataclass
-class Subjects:
-    """The rows a model's pages ask for."""
-
-    row: object = None
-    ready: dict = field(default_factory=dict)  # operation name -> rows that can take it
 
 
 def _search_path(name: str) -> str:
@@ -147,7 +139,7 @@ def _object_url_names(model_admin) -> list[tuple[str, str]]:
     return own
 
 
-def _ready_rows(model_admin, operation, rows) -> list:
+def _ready_rows(operation, rows) -> list:
     return [row for row in rows if not operation.blocked_reason(row)]
 
 
@@ -161,7 +153,7 @@ def _object_pages(model_admin, rows, label, base) -> list[Page]:
         operation = operations.get(suffix)
         subject = row
         if operation is not None:
-            ready = _ready_rows(model_admin, operation, rows)
+            ready = _ready_rows(operation, rows)
             if not ready or operation.on_object_page:
                 continue  # nothing can take the step, or its form is on the change page
             subject = _middle(ready)
@@ -169,7 +161,7 @@ def _object_pages(model_admin, rows, label, base) -> list[Page]:
     for operation in operations.values():
         if not operation.action:
             continue
-        ready = _ready_rows(model_admin, operation, rows)[:SELECTION]
+        ready = _ready_rows(operation, rows)[:SELECTION]
         if not ready:
             continue
         from django.contrib.admin import helpers

@@ -22,6 +22,8 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
+from bench.api_orders import stop
+
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "served-export-" + secrets.token_hex(8)
 
@@ -89,12 +91,7 @@ def served(url: str, port: int, log_path: Path):
     try:
         yield process
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process)
 
 
 def _unsecure(session) -> None:

@@ -19,10 +19,11 @@ Names are `adm_<table>_<hash of the columns>`, so the same columns get the same 
 
 import hashlib
 
+from django.core.exceptions import FieldDoesNotExist
 from django.db import connections
 from django.db.models import CharField, TextField
 
-from shop.core.admin_search import _path
+from shop.core.admin_search import lookup_path
 
 PREFIX = "adm_"
 
@@ -38,7 +39,7 @@ def _order_columns(model, ordering) -> list[str]:
         by_attname = {f.attname: f for f in model._meta.concrete_fields}
         try:
             field = model._meta.pk if name == "pk" else by_attname.get(name) or model._meta.get_field(name)
-        except Exception:
+        except FieldDoesNotExist:
             break
         if not getattr(field, "concrete", False):
             break
@@ -61,7 +62,7 @@ def _filter_columns(model, list_filter) -> list[str]:
             continue
         try:
             field = model._meta.get_field(name)
-        except Exception:
+        except FieldDoesNotExist:
             continue
         if getattr(field, "concrete", False) and not field.many_to_many:
             columns.append(field.column)
@@ -93,8 +94,8 @@ def searched_text_columns(site) -> list[tuple[str, str]]:
     for model, model_admin in site._registry.items():
         for name in model_admin.search_fields:
             try:
-                _, field = _path(model, name.lstrip("^=@"))
-            except Exception:  # a many-to-many path: joined by Django, not indexed here
+                _, field = lookup_path(model, name.lstrip("^=@"))
+            except FieldDoesNotExist:  # a many-to-many path: joined by Django, not indexed here
                 continue
             if isinstance(field, CharField | TextField) and field.concrete:
                 column = (field.model._meta.db_table, field.column)

@@ -11,7 +11,7 @@ import json
 from datetime import datetime, timedelta
 
 from django.contrib import admin
-from django.core.exceptions import EmptyResultSet
+from django.core.exceptions import EmptyResultSet, FieldDoesNotExist
 from django.core.paginator import Paginator
 from django.db import connections
 from django.db.models import Max, Min, QuerySet
@@ -188,7 +188,7 @@ def _every_value_filter(model, entry) -> bool:
         return False
     try:
         field = model._meta.get_field(entry)
-    except Exception:
+    except FieldDoesNotExist:
         return False
     return (
         getattr(field, "concrete", False)

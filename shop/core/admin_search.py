@@ -29,7 +29,7 @@ SEARCH_BOUND = 1000
 _LOOKUPS = {"^": "istartswith", "=": "iexact", "@": "icontains"}
 
 
-def _path(model, path: str):
+def lookup_path(model, path: str):
     """(relation fields from `model` to the last model, the last model's field) of a lookup path."""
     relations = []
     for part in path.split("__")[:-1]:
@@ -46,7 +46,7 @@ def _condition(model, paths, value) -> Q:
     as a condition on `model`'s own columns: the relations are resolved into key lists, from
     the far end back to `model`, one statement per relation whatever the number of fields."""
     try:
-        steps = [_path(model, path) for path, _ in paths]
+        steps = [lookup_path(model, path) for path, _ in paths]
     except FieldDoesNotExist:  # a many-to-many or unknown path: Django's own join
         return reduce(or_, (Q(**{f"{path}__{lookup}": value}) for path, lookup in paths))
     relations = steps[0][0]
@@ -80,7 +80,7 @@ def _by_relation(paths) -> list[list[tuple[str, str]]]:
 
 def _is_unique(model, path: str) -> bool:
     try:
-        _, field = _path(model, path)
+        _, field = lookup_path(model, path)
     except FieldDoesNotExist:
         return False
     return bool(field.unique or field.primary_key) and not field.is_relation
@@ -89,7 +89,7 @@ def _is_unique(model, path: str) -> bool:
 def _valid_for(model, path: str, value) -> bool:
     """Whether `value` can be compared with the field at all (no text in an integer column)."""
     try:
-        _, field = _path(model, path)
+        _, field = lookup_path(model, path)
         field.to_python(value)
     except (FieldDoesNotExist, ValidationError, TypeError, ValueError):
         return False
