@@ -25,7 +25,8 @@ import time
 WORKERS = int(os.environ.get("BENCH_WORKERS", "8"))
 SECONDS = float(os.environ.get("BENCH_PLACEMENT_SECONDS", "20"))
 CASES = {"spread": 1000, "hot": 5}
-RESTOCK = 1_000_000
+# Units available of each product before a case (more than a run can sell, so nothing runs out).
+AVAILABLE = {"spread": 10_000, "hot": 200_000}
 CUSTOMER_POOL = 2000
 
 
@@ -109,8 +110,8 @@ BASELINE_SQL = {
         now(), now()) RETURNING id""",
     "number": "UPDATE orders_order SET number = %s WHERE id = %s",
     "lines": """INSERT INTO orders_orderline (order_id, product_id, product_name, sku, unit_price,
-        quantity, line_total) SELECT %s, * FROM UNNEST(%s::bigint[], %s::varchar[], %s::varchar[],
-        %s::numeric[], %s::int[], %s::numeric[])""",
+        quantity, line_total, quantity_shipped, quantity_returned) SELECT %s, *, 0, 0 FROM
+        UNNEST(%s::bigint[], %s::varchar[], %s::varchar[], %s::numeric[], %s::int[], %s::numeric[])""",
     "ledger": """INSERT INTO catalog_stockmovement (product_id, kind, reason, on_hand_delta,
         allocated_delta, order_number, note, created_at)
         SELECT p, 'allocation', '', 0, 1, %s, '', now() FROM UNNEST(%s::bigint[]) AS p""",
@@ -214,14 +215,22 @@ def _run_workers(target, url, product_ids, customer_ids, seconds, start_delay=8.
 
 
 def prepare(products: int) -> tuple[list[int], list[int]]:
-    """The case's products (active, restocked) and a pool of customers with a shipping address."""
-    from catalog.models import Product
+    """The case's products (active, restocked to AVAILABLE units free, within the most a stock row
+    may hold) and a pool of customers with a shipping address."""
+    from catalog.models import Product, Stock
     from catalog.services import stock_receive
     from customers.models import Address
+    from shop.core.validators import MAX_QUANTITY
 
+    wanted = AVAILABLE["hot"] if products <= 5 else AVAILABLE["spread"]
     chosen = list(Product.objects.filter(is_active=True, currency="USD").order_by("pk")[:products])
+    stocks = {s.product_id: s for s in Stock.objects.filter(product__in=chosen)}
     for product in chosen:
-        stock_receive(product=product, quantity=RESTOCK if products <= 5 else 10_000, note="bench placement")
+        stock = stocks.get(product.pk)
+        on_hand, allocated = (stock.on_hand, stock.allocated) if stock else (0, 0)
+        quantity = min(wanted - (on_hand - allocated), MAX_QUANTITY - on_hand)
+        if quantity > 0:
+            stock_receive(product=product, quantity=quantity, note="bench placement")
     customer_ids = list(
         Address.objects.filter(is_default_shipping=True)
         .order_by("customer_id")
