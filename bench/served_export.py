@@ -15,38 +15,16 @@ Inside `make bench` the exports scenario runs it on the largest BENCH_SCALE size
 import os
 import re
 import secrets
-import socket
 import subprocess
 import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
 
-from bench.api_orders import stop
+from bench.serving import free_port, serve_flags, stop
 
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "served-export-" + secrets.token_hex(8)
-
-
-def serve_flags() -> list[str]:
-    """The gunicorn options of the Makefile's serve target (after the application)."""
-    text = (ROOT / "Makefile").read_text()
-    recipe = text[text.index("\nserve:") :]
-    line = recipe[recipe.index("gunicorn shop.wsgi:application") :]
-    command = line[: line.index("\n\n")] if "\n\n" in line else line
-    command = command.replace("\\\n", " ").split("\n")[0]
-    flags = command.split("shop.wsgi:application", 1)[1]
-    flags = re.sub(r"--bind \S+", "", flags)
-    for name, value in re.findall(r"^(\w+) \?= (\S+)$", text, re.M):
-        flags = flags.replace(f"$({name})", value)
-    flags = flags.replace("'*'", "*")
-    return flags.split()
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _rss_mb(pid: int) -> float:
@@ -122,7 +100,7 @@ def measure(url: str) -> dict:
 
     user = staff_user()
     orders = Order.objects.count()
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     headers = {"X-Forwarded-Proto": "https"}  # as behind the deployment's TLS proxy
     log_path = Path("/tmp") / f"bench-served-export-{port}.log"
