@@ -1,8 +1,8 @@
 """Scenario api_orders: orders per second placed through `POST /api/v1/orders` over HTTP.
 
-Ours: gunicorn started as `make serve` starts it (`gunicorn shop.wsgi:application`, DEBUG=0,
-`--access-logfile - --forwarded-allow-ips '*'`) with GUNICORN_WORKERS sync workers on the scratch
-database, and WORKERS client threads in this process, each with its own keep-alive
+Ours: gunicorn started as `make serve` starts it (`gunicorn shop.wsgi:application`, DEBUG=0, the
+serve target's flags read from the Makefile: threaded workers that keep connections alive) on the
+scratch database, and WORKERS client threads in this process, each with its own keep-alive
 `requests.Session`, placing 2-line orders (1 each of two of 1,000 products, customers at random,
 their default address) for SECONDS, each request with its own `Idempotency-Key` and an API key
 created in the scratch database. The throttle is raised for the gunicorn process
@@ -18,7 +18,6 @@ client against `order_place` alone, and a cheap GET over HTTP against the same G
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -29,14 +28,11 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from bench import placement
+from bench.serving import free_port, serve_flags, stop
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKERS = placement.WORKERS
 SECONDS = placement.SECONDS
-# One sync worker per client: a sync worker serves one request at a time and most of a
-# placement is waiting on PostgreSQL, so fewer workers than clients would queue requests behind
-# a worker that is only waiting; and it makes both sides 8 processes placing orders.
-GUNICORN_WORKERS = int(os.environ.get("BENCH_API_GUNICORN_WORKERS", str(WORKERS)))
 PRODUCTS = 1000
 # High enough that the throttle counts every request of the run and refuses none.
 THROTTLE_RATE = 10**9
@@ -52,15 +48,10 @@ CONN_MAX_AGE = int(os.environ.get("BENCH_API_CONN_MAX_AGE", "60"))
 PROXY_HEADERS = {"X-Forwarded-Proto": "https"}
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @contextmanager
 def gunicorn(url: str, port: int, log_path: Path):
-    """gunicorn as `make serve` runs it, on `port`, until the block ends (always stopped)."""
+    """gunicorn as `make serve` runs it (its flags from the Makefile: threaded workers, the
+    access log), on `port`, until the block ends (always stopped)."""
     env = {
         **os.environ,
         "DEBUG": "0",
@@ -75,29 +66,15 @@ def gunicorn(url: str, port: int, log_path: Path):
         "shop.wsgi:application",
         "--bind",
         f"127.0.0.1:{port}",
-        "--workers",
-        str(GUNICORN_WORKERS),
-        "--access-logfile",
-        "-",
-        "--forwarded-allow-ips",
-        "*",
     ]
     with open(log_path, "wb") as log:
-        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            command + serve_flags(), cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
+        )
     try:
         yield process
     finally:
         stop(process)
-
-
-def stop(process) -> None:
-    """Stop a server started for a scenario: asked first, killed after 30 s."""
-    process.terminate()
-    try:
-        process.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
 
 
 def wait_until_up(base: str, key: str, sku: str, process, timeout: float = 60.0) -> None:
@@ -122,10 +99,7 @@ def wait_until_up(base: str, key: str, sku: str, process, timeout: float = 60.0)
             if time.time() > deadline:
                 raise RuntimeError("gunicorn did not start in time") from None
             time.sleep(0.2)
-    threads = [
-        threading.Thread(target=_get_many, args=(base, key, sku, 4 * GUNICORN_WORKERS // WORKERS + 4))
-        for _ in range(WORKERS)
-    ]
+    threads = [threading.Thread(target=_get_many, args=(base, key, sku, 8)) for _ in range(WORKERS)]
     for t in threads:
         t.start()
     for t in threads:
@@ -279,6 +253,7 @@ def measure_layers(key: str, row, skus, customer_ids) -> dict:
     from django.db import transaction
     from django.test import Client
     from django.test.utils import override_settings
+    from ninja.responses import NinjaJSONEncoder
 
     from catalog.models import Product
     from customers.models import Customer
@@ -286,7 +261,8 @@ def measure_layers(key: str, row, skus, customer_ids) -> dict:
     from orders.services import order_place
     from shop.api import keys, schemas
     from shop.api.models import IdempotencyRecord
-    from shop.api.orders import order_out
+    from shop.api.orders import find_recorded, order_out
+    from shop.core.db import insert_rows
 
     class Request:
         headers = {"Authorization": f"Bearer {key}"}
@@ -295,19 +271,30 @@ def measure_layers(key: str, row, skus, customer_ids) -> dict:
     counter = itertools.count()
 
     def idempotency():
+        # As a placement: the key looked up (not there), then its record written with the response.
         with transaction.atomic():
-            record = IdempotencyRecord.objects.create(
-                api_key=row, key=f"bench-layer-{next(counter)}", request_hash=hashlib.sha256(b"x").hexdigest()
+            key_ = f"bench-layer-{next(counter)}"
+            assert find_recorded(row, key_) is None
+            insert_rows(
+                [
+                    IdempotencyRecord(
+                        api_key=row,
+                        key=key_,
+                        request_hash=hashlib.sha256(b"x").hexdigest(),
+                        response_status=201,
+                        response_body="{}",
+                    )
+                ]
             )
-            IdempotencyRecord.objects.filter(pk=record.pk).update(response_status=201, response_body="{}")
 
     order = Order.objects.exclude(status="draft").order_by("-pk").first()
+    # As the placement builds its response: from the order and the lines it wrote (read here
+    # once, outside the timing).
+    order.placed_lines = list(order.lines.order_by("pk"))
 
     def serialize():
-        # As the placement builds its response: from the order placed, its lines read once.
-        placed = Order.objects.get(pk=order.pk)
-        body = schemas.Order.model_validate(order_out(placed, just_placed=True)).model_dump()
-        json.dumps(body, default=str)
+        body = schemas.Order.model_validate(order_out(order, just_placed=True)).model_dump()
+        json.dumps(body, cls=NinjaJSONEncoder)
 
     products = list(Product.objects.filter(sku__in=skus[:50]))
     customers = list(Customer.objects.filter(pk__in=customer_ids[:50]))
@@ -393,7 +380,7 @@ def run(options):
             ours_queries=0,
             baseline="order_place in-process, same number of spawned processes (bench.placement)",
             note=note
-            + f"; gunicorn {GUNICORN_WORKERS} sync workers, API_THROTTLE_RATE={THROTTLE_RATE}"
+            + f"; gunicorn {' '.join(serve_flags())}, API_THROTTLE_RATE={THROTTLE_RATE}"
             + f", CONN_MAX_AGE={CONN_MAX_AGE}",
             extra={
                 "ours orders/s": round(ours["orders_per_second"], 1),
@@ -429,8 +416,8 @@ def run(options):
     for layer, what in [
         ("auth", "key lookup + hash compare + throttle + last-used check"),
         ("throttle", "cache add/incr"),
-        ("idempotency", "record INSERT + UPDATE in a transaction"),
-        ("serialization", "the order read + order_out (its lines) + schema + JSON"),
+        ("idempotency", "the key looked up, then its record INSERTed with the response, in a transaction"),
+        ("serialization", "order_out of the order and the lines placement wrote + schema + JSON"),
     ]:
         results.append(
             Result(

@@ -27,6 +27,10 @@ class EmptyOrder(OrderError):
     """An order needs at least one line."""
 
 
+class UnknownCustomer(OrderError):
+    """The order is for a customer who does not exist (any more)."""
+
+
 class MissingShippingAddress(OrderError):
     """The order needs a shipping address and the customer has no default one."""
 

@@ -23,13 +23,16 @@ from catalog.selectors import products_for_order
 from catalog.services import _select_stock_for_update, _update_stock_rows
 from customers.models import Address, Customer
 from customers.selectors import default_shipping_address
-from orders.models import OrderLine
-from shop.core.db import insert_rows, sql_select
+from orders.exceptions import OrderError, UnknownCustomer
+from orders.models import Order, OrderLine
+from orders.services import _lock_customer
+from shop.core.db import insert_row, insert_rows, sql_select, update_row
 from shop.core.validators import MAX_AMOUNT, MAX_QUANTITY
 from tests.factories import (
     AddressFactory,
     CustomerFactory,
     OrderFactory,
+    PaymentMethodFactory,
     ProductFactory,
     UserFactory,
 )
@@ -609,6 +612,159 @@ def test_insert_rows_refuses_what_bulk_create_refuses(movement_objects):
     broken = movement_objects()
     broken[1].on_hand_delta = broken[1].allocated_delta = 0
     assert outcome(lambda: StockMovement.objects.bulk_create(broken), read) == ("error", "IntegrityError")
+
+
+# --- insert_row: obj.save() of a new instance; update_row: Model.objects.filter(pk=...).update()
+
+
+@pytest.fixture
+def order_objects(db):
+    """Orders as order placement builds them: with and without a payment method, at the bounds."""
+    customer = CustomerFactory(first_name=UNICODE)
+    method = PaymentMethodFactory(customer=customer)
+
+    def build():
+        return [
+            Order(
+                customer=customer,
+                currency="USD",
+                subtotal=Decimal("0.01"),
+                shipping_cost=Decimal("0.00"),
+                total=Decimal("0.01"),
+                shipping_name=UNICODE,
+                shipping_line1="x" * 200,
+                shipping_city=UNICODE,
+                shipping_postal_code="9" * 20,
+                shipping_country="DE",
+                shipping_phone="+12025550123",
+            ),
+            Order(
+                customer=customer,
+                currency="USD",
+                subtotal=MONEY_MAX - Decimal("5.00"),
+                shipping_cost=Decimal("5.00"),
+                total=MONEY_MAX,
+                payment_method=method,
+                payment_method_label=UNICODE,
+                shipping_line1="1 Main St",
+                shipping_city="Springfield",
+                shipping_postal_code="62701",
+                shipping_country="US",
+            ),
+        ]
+
+    return build
+
+
+@pytest.mark.parametrize("objects", ["order_objects", "customer_objects"])
+def test_insert_row_writes_what_save_writes_and_sets_the_pk(request, objects):
+    build = request.getfixturevalue(objects)
+    model = build()[0]._meta.model
+
+    def inserted_by(insert):
+        before = model.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+
+        def write():
+            for obj in build():
+                insert(obj)
+                assert obj.pk > before and obj._state.adding is False and obj._state.db == "default"
+                assert model.objects.filter(pk=obj.pk).exists()
+
+        return outcome(write, lambda: table_rows(model, after=before))
+
+    raw = inserted_by(insert_row)
+    orm = inserted_by(lambda obj: obj.save())
+    assert raw[0] == "ok", raw
+    assert raw == orm
+    assert len(raw[1][0]) == len(build())
+
+
+def test_insert_row_is_one_statement_and_the_instance_saves_as_an_update_afterwards(order_objects):
+    order = order_objects()[0]
+    with CaptureQueriesContext(connection) as queries:
+        insert_row(order)
+    assert len(queries) == 1
+    order.status = "paid"
+    order.save()
+    assert Order.objects.filter(status="paid").values_list("pk", flat=True)[::1] == [order.pk]
+    assert Order.objects.count() == 1
+
+
+def test_insert_row_refuses_what_save_refuses(order_objects):
+    """A total above the CHECK constraint's bound: both fail the same way, nothing written."""
+
+    def broken():
+        order = order_objects()[1]
+        order.total = order.subtotal = MONEY_MAX + 1
+        return order
+
+    def read():
+        return Order.objects.count()
+
+    assert outcome(lambda: insert_row(broken()), read) == ("error", "IntegrityError")
+    assert outcome(lambda: broken().save(), read) == ("error", "IntegrityError")
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        {"number": "SO-" + "9" * 29},
+        {"number": None},
+        {
+            "shipping_name": UNICODE,
+            "paid_at": datetime.datetime(
+                2023, 12, 31, 23, 59, 59, 1, tzinfo=zoneinfo.ZoneInfo("Asia/Kolkata")
+            ),
+        },
+        {"total": MONEY_MAX, "subtotal": MONEY_MAX, "shipping_cost": Decimal("0.00")},
+    ],
+)
+def test_update_row_writes_what_update_writes(db, values):
+    order, _other = OrderFactory(), OrderFactory()  # the other row must stay as it was
+
+    raw = outcome(lambda: update_row(order, **values), lambda: table_rows(Order))
+    orm = outcome(lambda: Order.objects.filter(pk=order.pk).update(**values), lambda: table_rows(Order))
+    assert raw[0] == "ok", raw
+    assert raw == orm
+    assert all(getattr(order, name) == value for name, value in values.items())
+
+
+def test_update_row_is_one_statement(db):
+    order = OrderFactory()
+    with CaptureQueriesContext(connection) as queries:
+        update_row(order, number="SO-1")
+    assert len(queries) == 1
+
+
+# --- _lock_customer: Customer.objects.select_for_update().get(pk=...)
+
+
+@pytest.mark.parametrize("phone", ["+12025550123", ""])
+def test_lock_customer_reads_what_select_for_update_get_reads(db, phone):
+    customer = CustomerFactory(
+        first_name=UNICODE, last_name="b" * 100, email="MiXeD@Example.COM", phone=phone
+    )
+    with transaction.atomic():
+        with CaptureQueriesContext(connection) as raw_queries:
+            raw = _lock_customer(Customer(pk=customer.pk))
+        with CaptureQueriesContext(connection) as orm_queries:
+            orm = Customer.objects.select_for_update().get(pk=customer.pk)
+    assert len(raw_queries) == 1
+    raw_sql, orm_sql = raw_queries[0]["sql"], orm_queries[0]["sql"]
+    assert raw_sql.endswith(" FOR UPDATE") == orm_sql.endswith(" FOR UPDATE")
+    assert raw_sql.endswith(" FOR UPDATE") == connection.features.has_select_for_update
+    assert raw._state.adding is False and raw._state.db == "default"
+    assert raw.get_deferred_fields() == {"email_key"}
+    assert fields_of(raw, exclude={"email_key"}) == fields_of(orm, exclude={"email_key"})
+    assert raw.phone == orm.phone and raw.full_name == orm.full_name
+
+
+def test_lock_customer_refuses_a_missing_or_anonymized_customer(db):
+    with pytest.raises(UnknownCustomer, match=r"There is no customer #\d+"):
+        _lock_customer(Customer(pk=missing_id(Customer)))
+    gone = CustomerFactory(anonymized_at=FROZEN_NOW)
+    with pytest.raises(OrderError, match="was anonymized"):
+        _lock_customer(gone)
 
 
 # --- sql_select: the statements are those the hand-written f-strings sent before the helper

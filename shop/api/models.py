@@ -52,14 +52,16 @@ class ApiKey(models.Model):
 class IdempotencyRecord(models.Model):
     """One `Idempotency-Key` of one API key: the request it came with and the response given.
 
-    Inserted before the order is placed, in the same transaction, under the unique constraint:
-    a second request with the same key waits for the first and then gets its response.
+    Looked up first (a request with a recorded key gets its response again), then inserted
+    with the response in the transaction that placed the order, under the unique constraint: a
+    second request with the same key that got past the lookup meanwhile fails on the insert
+    (after waiting for the first to commit), rolls its own work back and gets the first's response.
     """
 
     api_key = models.ForeignKey(ApiKey, on_delete=models.CASCADE, related_name="idempotency_records")
     key = models.CharField(max_length=255)
     request_hash = models.CharField(max_length=64)
-    # Written in the same transaction as the insert, so nobody ever reads a record without them.
+    # Written in the same statement as the record, so nobody ever reads a record without them.
     response_status = models.PositiveSmallIntegerField(null=True)
     response_body = models.TextField(blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)

@@ -4,14 +4,14 @@ import hashlib
 import json
 from typing import Annotated
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection
 from django.db.models import Prefetch
 from django.http import HttpResponse
 from ninja import Header, Router
 from ninja.responses import NinjaJSONEncoder
 from pydantic import ValidationError
 
-from catalog.models import Product
+from catalog.selectors import products_by_sku
 from customers.models import Address, Customer
 from orders import services as order_services
 from orders.models import Order, OrderLine, Shipment, ShipmentLine
@@ -20,7 +20,7 @@ from shop.api import keys, schemas
 from shop.api.common import WRITE_ERRORS, money
 from shop.api.models import IdempotencyRecord
 from shop.api.problems import ApiProblem, problem_body, shop_error_problem, validation_errors
-from shop.core.db import atomic_with_retry
+from shop.core.db import atomic_with_retry, insert_rows, sql_select
 from shop.core.exceptions import ShopError, TransactionConflict
 from shop.core.validators import normalize_sku
 
@@ -34,8 +34,8 @@ def order_out(order: Order, *, just_placed: bool = False) -> dict:
     """The order as the storefront sees it; `order` comes from `order_queryset()` (its lines,
     shipments with their carriers and lines, and payments prefetched: no query per shipment).
     `just_placed`: the order `order_place` returned, in the transaction that placed it: it has
-    no shipment and no payment yet, so neither is read."""
-    lines = sorted(order.lines.all(), key=lambda line: line.pk)
+    no shipment and no payment yet, so neither is read, and its lines are those it wrote."""
+    lines = order.placed_lines if just_placed else sorted(order.lines.all(), key=lambda line: line.pk)
     shipments = [] if just_placed else order.shipments.all()
     payments = [] if just_placed else order.payments.order_by("pk")
     sku_of = {line.pk: line.sku for line in lines}
@@ -111,12 +111,13 @@ def get_order(number: str) -> Order:
 
 
 def _resolve(payload: schemas.OrderIn):
-    """The customer, lines, address and method the payload names; unknown ones are a 422."""
-    customer = Customer.objects.filter(pk=payload.customer_id).first()
-    if customer is None:
-        raise ApiProblem(422, "unknown_customer", f"There is no customer #{payload.customer_id}.")
+    """The customer, lines, address and method the payload names; unknown ones are a 422.
+
+    The customer is not read here: `order_place` locks their row first thing and refuses an
+    unknown one (`UnknownCustomer`, a 422 `unknown_customer` too), so a read here would only
+    read it twice."""
     skus = [normalize_sku(line.sku) for line in payload.lines]
-    products = {p.sku: p for p in Product.objects.filter(sku__in=set(skus))}
+    products = products_by_sku(skus=skus)
     unknown = sorted(set(skus) - set(products))
     if unknown:
         raise ApiProblem(
@@ -135,7 +136,7 @@ def _resolve(payload: schemas.OrderIn):
                 422, "unknown_payment_method", f"There is no payment method #{payload.payment_method_id}."
             )
     lines = [(products[sku], line.quantity) for sku, line in zip(skus, payload.lines, strict=True)]
-    return customer, lines, address, method
+    return Customer(pk=payload.customer_id), lines, address, method
 
 
 def _json_response(status: int, body: dict, *, replayed: bool = False) -> HttpResponse:
@@ -146,16 +147,29 @@ def _json_response(status: int, body: dict, *, replayed: bool = False) -> HttpRe
     return response
 
 
+class _KeyTaken(Exception):
+    """Another request with the same Idempotency-Key committed its record first."""
+
+
+def find_recorded(api_key, key: str) -> tuple[str, int | None, str] | None:
+    """(request hash, status, body) of the record of this key, or None (one raw statement)."""
+    sql = sql_select(
+        IdempotencyRecord, ("request_hash", "response_status", "response_body"), where=("api_key", "key")
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [api_key.pk, key])
+        return cursor.fetchone()
+
+
 @atomic_with_retry
-def _place_once(*, api_key, key: str, request_hash: str, payload) -> tuple[int, str] | None:
-    """Insert the idempotency record first, then place the order, in one transaction; returns
-    the response (status, body), or None when the key was already taken (the other request
-    held the unique index until it committed)."""
-    try:
-        with transaction.atomic():
-            record = IdempotencyRecord.objects.create(api_key=api_key, key=key, request_hash=request_hash)
-    except IntegrityError:
-        return None
+def _place_once(*, api_key, key: str, request_hash: str, payload) -> tuple[int, str]:
+    """Place the order (or take the refusal) and write the idempotency record with the response,
+    in one transaction; returns the response (status, body).
+
+    The record is written last, under its unique constraint: a second request with the same key
+    that got past the first's check meanwhile does its work, then fails on the record (waiting
+    for the first to commit if it has not) and rolls all of it back (_KeyTaken): its order and
+    stock never existed, and it answers with the first's response."""
     try:
         customer, lines, address, method = _resolve(payload)
         order = order_services.order_place(
@@ -171,12 +185,29 @@ def _place_once(*, api_key, key: str, request_hash: str, payload) -> tuple[int, 
         )
     except TransactionConflict:
         raise
-    except ShopError as error:
+    except ShopError as error:  # order_place's savepoint rolled its writes back
         status, code, detail, extra = shop_error_problem(error)
         body = problem_body(status, code, detail, **extra)
     text = json.dumps(body, cls=NinjaJSONEncoder)
-    IdempotencyRecord.objects.filter(pk=record.pk).update(response_status=status, response_body=text)
+    record = IdempotencyRecord(
+        api_key=api_key, key=key, request_hash=request_hash, response_status=status, response_body=text
+    )
+    try:
+        insert_rows([record])
+    except IntegrityError as error:
+        raise _KeyTaken from error  # leaves the transaction: everything above is rolled back
     return status, text
+
+
+def _replay(recorded, request_hash: str) -> HttpResponse:
+    recorded_hash, status, body = recorded
+    if recorded_hash != request_hash:
+        raise ApiProblem(
+            422,
+            "idempotency_key_reused",
+            "This Idempotency-Key was already used with a different request body; use a new key.",
+        )
+    return _json_response(status, json.loads(body), replayed=True)
 
 
 @router.post(
@@ -206,24 +237,21 @@ def place_order(
         )
     canonical = json.dumps(payload.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
     request_hash = hashlib.sha256(f"POST /orders\n{canonical}".encode()).hexdigest()
-    outcome = _place_once(api_key=request.auth, key=key, request_hash=request_hash, payload=payload)
-    if outcome is not None:
-        status, text = outcome
-        response = HttpResponse(text, status=status)
-        response["Content-Type"] = "application/json" if status < 400 else "application/problem+json"
-        return response
-    record = IdempotencyRecord.objects.filter(api_key=request.auth, key=key).first()
-    if record is None or record.response_status is None:  # the first one was rolled back meanwhile
-        raise ApiProblem(
-            409, "idempotency_conflict", "A request with this Idempotency-Key is in progress; retry."
-        )
-    if record.request_hash != request_hash:
-        raise ApiProblem(
-            422,
-            "idempotency_key_reused",
-            "This Idempotency-Key was already used with a different request body; use a new key.",
-        )
-    return _json_response(record.response_status, json.loads(record.response_body), replayed=True)
+    recorded = find_recorded(request.auth, key)
+    if recorded is not None:
+        return _replay(recorded, request_hash)
+    try:
+        status, text = _place_once(api_key=request.auth, key=key, request_hash=request_hash, payload=payload)
+    except _KeyTaken:
+        recorded = find_recorded(request.auth, key)
+        if recorded is None:  # the key's record was deleted meanwhile (its API key with it)
+            raise ApiProblem(
+                409, "idempotency_conflict", "A request with this Idempotency-Key was in progress; retry."
+            ) from None
+        return _replay(recorded, request_hash)
+    response = HttpResponse(text, status=status)
+    response["Content-Type"] = "application/json" if status < 400 else "application/problem+json"
+    return response
 
 
 @router.get(

@@ -182,6 +182,18 @@ def test_the_placement_response_is_what_reading_the_order_gives(api, customer, p
     assert api.get(f"/orders/{placed['number']}").json() == placed
 
 
+def test_a_placement_response_lists_its_lines_as_reading_the_order_does(api, customer):
+    """The response is built from the lines placement wrote, not read back: the same lines in the
+    same order (by id) as a GET, whatever the order of the SKUs in the request."""
+    skus = ["ZED-9", "ALP-1", "MID-5"]
+    for sku in skus:
+        ProductFactory(stock=5, sku=sku)
+    lines = [{"sku": sku, "quantity": n} for n, sku in enumerate(["MID-5", "ZED-9", "ALP-1"], 1)]
+    placed = place(api, body(customer, lines=lines)).json()
+    assert sorted(line["sku"] for line in placed["lines"]) == sorted(skus)
+    assert api.get(f"/orders/{placed['number']}").json() == placed
+
+
 @pytest.fixture
 def two_products():
     return ProductFactory(stock=10, price="10.00", sku="WID-1"), ProductFactory(
