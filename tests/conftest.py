@@ -9,6 +9,14 @@ from tests.factories import (
 )
 
 
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    """Every test: MD5 instead of PBKDF2's 1,000,000 rounds (each login or user made with a
+    password costs about a second less). Nothing here tests the hasher itself; production keeps
+    Django's default."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def superuser(db):
     return SuperuserFactory()

@@ -29,11 +29,6 @@ pytestmark = pytest.mark.django_db
 ADJUST_ACTION = "adjust_stock_selected"
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def logged(user, obj, words):
     entry = (
         LogEntry.objects.filter(

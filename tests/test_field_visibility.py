@@ -49,11 +49,6 @@ pytestmark = pytest.mark.django_db
 SHOP_APPS = {"catalog", "customers", "orders", "payments"}
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def user_of(role):
     return staff_member(role)
 

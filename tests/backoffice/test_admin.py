@@ -42,12 +42,6 @@ SHOP_APPS = {"customers", "catalog", "orders", "payments"}
 MORE_ROWS = 50
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    """Rows get real staff actors; hashing each one's password the slow, safe way costs seconds."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def make_order():
     """An order with a payment label; every other one shipped, so the list meets both cases."""
     order = OrderFactory(payment_method_label="Visa •••• 4242 exp 12/2030")

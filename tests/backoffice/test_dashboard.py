@@ -36,11 +36,6 @@ REVENUE_CARDS = {"revenue_today", "revenue_period"}
 STOCK_CARDS = {"low_stock", "out_of_stock"}
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def today(monkeypatch):
     """Today in the store's time zone, pinned: a test running over midnight keeps its day."""

@@ -111,12 +111,6 @@ def login(live_server, roles):
 
 
 @pytest.fixture
-def fast_password_hashing(settings):
-    """MD5 instead of 1,000,000 PBKDF2 rounds: each login (create, then check) costs ~1.3 s less."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-@pytest.fixture
 def demo(transactional_db):
     """The demo data (`manage.py loaddata demo`): customers, products, orders in every status."""
     from django.core.management import call_command

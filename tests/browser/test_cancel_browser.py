@@ -1,7 +1,6 @@
 """Customer service cancel a paid order from its page: "Cancel order", a reason, confirm; the
 order is cancelled and its payment refunded, both on the order's timeline under their name."""
 
-import pytest
 from playwright.sync_api import expect
 
 from orders.models import Order, OrderEvent
@@ -15,8 +14,6 @@ from tests.browser.pages import (
     success_messages,
     timeline_row,
 )
-
-pytestmark = pytest.mark.usefixtures("fast_password_hashing")
 
 REASON = "Customer called: ordered the wrong size"
 

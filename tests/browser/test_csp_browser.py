@@ -6,7 +6,6 @@ error, and fails on any. Along the way it checks that what the policy could sile
 works: the dashboard's nonce'd styles apply, the admin's scripts run (select all rows, the export
 page's "Select all", the autocomplete widget)."""
 
-import pytest
 from django.contrib import admin
 from django.urls import reverse
 from playwright.sync_api import expect
@@ -14,8 +13,6 @@ from playwright.sync_api import expect
 from catalog.models import Product
 from orders.models import Order
 from tests.browser.pages import click_and_wait, result_rows
-
-pytestmark = pytest.mark.usefixtures("fast_password_hashing")
 
 REPORT = """
 document.addEventListener("securitypolicyviolation", (event) => {

@@ -14,8 +14,6 @@ from orders import services as order_services
 from orders.models import Order, Return, Shipment
 from tests.browser.pages import click_and_wait, expect_no_errors, readonly, success_messages, timeline_row
 
-pytestmark = pytest.mark.usefixtures("fast_password_hashing")
-
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
 
 

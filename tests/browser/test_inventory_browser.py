@@ -1,7 +1,6 @@
 """Inventory staff receive stock for a low-stock product: the low-stock filter, the product's
 page, "Receive stock", and the receipt on the product's ledger; the product is then not low."""
 
-import pytest
 from playwright.sync_api import expect
 
 from catalog.models import Product, Stock, StockMovement
@@ -14,8 +13,6 @@ from tests.browser.pages import (
     result_rows,
     success_messages,
 )
-
-pytestmark = pytest.mark.usefixtures("fast_password_hashing")
 
 NOTE = "PO 4711, Baker & Sons delivery"
 

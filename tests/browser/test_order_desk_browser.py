@@ -4,7 +4,6 @@ and see the refusal when stock ran out between adding a line and placing the ord
 
 from decimal import Decimal
 
-import pytest
 from playwright.sync_api import expect
 
 from catalog.models import Stock
@@ -20,8 +19,6 @@ from tests.browser.pages import (
     timeline_row,
 )
 from tests.factories import AddressFactory, CustomerFactory, PaymentMethodFactory, ProductFactory
-
-pytestmark = pytest.mark.usefixtures("fast_password_hashing")
 
 
 def _customer(first, last, email, phone):

@@ -5,14 +5,11 @@ then a page asks "Refund 3.00 USD of ...? This cannot be undone." and only "Yes,
 
 from decimal import Decimal
 
-import pytest
 from playwright.sync_api import expect
 
 from orders.models import Order, OrderEvent
 from payments.models import Payment
 from tests.browser.pages import click_and_wait, expect_no_errors, success_messages, timeline_row
-
-pytestmark = pytest.mark.usefixtures("fast_password_hashing")
 
 MANAGER = "Store manager"
 

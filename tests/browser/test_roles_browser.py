@@ -5,7 +5,6 @@ the revenue figures the others must not get."""
 
 import re
 
-import pytest
 from playwright.sync_api import expect
 
 from customers.models import Customer
@@ -21,8 +20,6 @@ from tests.browser.pages import (
     result_rows,
     sidebar_app_names,
 )
-
-pytestmark = pytest.mark.usefixtures("fast_password_hashing")
 
 # How a saved card may be shown anywhere: brand, four dots, the last four digits (and expiry).
 MASKED_CARD = re.compile(

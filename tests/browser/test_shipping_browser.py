@@ -2,7 +2,6 @@
 partially shipped orders), the "Mark shipped" action, carrier and tracking number on its page,
 and the order shipped."""
 
-import pytest
 from playwright.sync_api import expect
 
 from orders.models import SHIPPABLE_STATUSES, Order, OrderEvent, Shipment
@@ -18,8 +17,6 @@ from tests.browser.pages import (
     success_messages,
     timeline_row,
 )
-
-pytestmark = pytest.mark.usefixtures("fast_password_hashing")
 
 TRACKING = "1Z999AA10123456784"
 

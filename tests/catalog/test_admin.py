@@ -35,11 +35,6 @@ FEW, MANY = 5, 50
 MORE_ROWS = 50
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 # Product and stock pages
 
 

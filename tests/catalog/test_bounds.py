@@ -62,11 +62,6 @@ THRESHOLD_RANGE = "must be a whole number from 0 to 1,000,000"
 PRICE_RANGE = "must be an amount from 0.00 to 99,999,999.99"
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def snapshot():
     """Everything the stock and product inputs could change."""
     return (

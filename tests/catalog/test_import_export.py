@@ -50,11 +50,6 @@ STOCK_COLUMNS = ["sku", "name", "on_hand", "allocated", "available", "threshold"
 
 
 @pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-@pytest.fixture(autouse=True)
 def upload_dir(settings, tmp_path):
     settings.IMPORT_UPLOAD_DIR = tmp_path / "uploads"
     return settings.IMPORT_UPLOAD_DIR

@@ -23,11 +23,6 @@ from tests.factories import OrderFactory, ProductFactory, ShipmentFactory
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def _orders(count):
     for number in range(count):
         order = OrderFactory()

@@ -36,11 +36,6 @@ COUNT = "sku,counted,note\nCUP-1,12,Aisle 4\nPLT-1,2,\n"
 
 
 @pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-@pytest.fixture(autouse=True)
 def storage(settings, tmp_path):
     settings.IMPORT_UPLOAD_DIR = tmp_path / "uploads"
     return settings.IMPORT_UPLOAD_DIR

@@ -43,11 +43,6 @@ AWKWARD = [
 ]
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def many_orders(count: int) -> list[Order]:
     """`count` orders in a few bulk statements: awkward names, varied amounts and statuses, and
     none, one or two shipments (one of them untracked)."""

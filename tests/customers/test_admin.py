@@ -11,12 +11,6 @@ from tests.factories import AddressFactory, CustomerFactory
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    """Rows get real staff actors; hashing each one's password the slow, safe way costs seconds."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def test_customer_search_finds_by_name_email_and_phone(admin_client):
     customer = CustomerFactory(first_name="Grace", last_name="Hopper", email="grace@navy.example")
     CustomerFactory(first_name="Alan", last_name="Turing", email="alan@example.com")

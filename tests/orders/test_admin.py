@@ -47,11 +47,6 @@ FEW, MANY = 5, 50
 MORE_ROWS = 50
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 # The order list and page
 
 

@@ -38,11 +38,6 @@ FEW, MANY = 5, 20
 FORMULA = '=HYPERLINK("http://x")'
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def _local(moment: datetime.datetime) -> str:
     """A moment as a datetime-local input posts it."""
     return timezone.localtime(moment).strftime("%Y-%m-%dT%H:%M")

@@ -42,11 +42,6 @@ ORDER_COLUMNS = [
 ]
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def test_order_export_has_the_orders_columns_amounts_and_shipment_and_no_payment_details(client):
     log_in(client, CUSTOMER_SERVICE)
     customer = shop_customer(first_name="Ada", last_name="Lovelace", email="ada@example.com")

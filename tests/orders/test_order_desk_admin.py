@@ -22,11 +22,6 @@ SHIPPING_URL = "/admin/orders/order/desk/shipping/"
 FORMULAS = ['=HYPERLINK("http://evil.example")', "+SUM(A1:A9)", "-2+3", "@cmd", "<script>x()</script>"]
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def desk(client):
     """A customer service member, a customer with an address and a card, a product, a draft."""

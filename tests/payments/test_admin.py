@@ -15,11 +15,6 @@ from tests.factories import CustomerFactory, PaymentMethodFactory, ProductFactor
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 # Payment methods
 
 

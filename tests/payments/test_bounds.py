@@ -30,11 +30,6 @@ HOSTILE = [
 REFUND_RANGE = "The refund must be an amount from 0.01 to 99,999,999.99"
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def state():
     return (
         list(Payment.objects.order_by("pk").values_list("pk", "amount", "refunded_amount", "status")),
