@@ -14,6 +14,10 @@ Then the per-request overhead, in this process, one request at a time: each laye
 on its own (authentication with the throttle and last-used check, the throttle alone, the
 idempotency record, the response's serialization), a whole `POST /orders` through Django's test
 client against `order_place` alone, and a cheap GET over HTTP against the same GET in-process.
+
+Standalone, on a database you seeded (it adds orders, stock and an API key):
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/shopscale python -m bench.api_orders
 """
 
 import json
@@ -430,3 +434,34 @@ def run(options):
             )
         )
     return results
+
+
+def main() -> int:
+    """Standalone, on DATABASE_URL as it is (it adds orders, stock and an API key):
+    `DATABASE_URL=postgres://... python -m bench.api_orders`."""
+    import datetime
+    from dataclasses import asdict
+
+    from bench.run import RESULTS, machine, print_table, setup_django
+
+    setup_django()
+    load_before = os.getloadavg()
+    info = machine()
+    results = run(None)
+    stamp = datetime.datetime.now(datetime.UTC).strftime("%Y%m%dT%H%M%SZ")
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    path = RESULTS / f"api_orders-{stamp}.json"
+    payload = {
+        "machine": info,
+        "load_before": list(load_before),
+        "load_after": list(os.getloadavg()),
+        "results": [{**asdict(r), "ratio": r.ratio} for r in results],
+    }
+    path.write_text(json.dumps(payload, indent=2, default=str) + "\n")
+    print_table(results)
+    print(f"load {load_before[0]:.2f} -> {os.getloadavg()[0]:.2f}; written to {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
