@@ -271,7 +271,7 @@ def main(argv=None) -> int:
     parser.add_argument("--only", default="", help="only the pages whose name contains this")
     parser.add_argument("--out", default="", help="JSON file (default: under bench/results/)")
     options = parser.parse_args(argv)
-    from bench.run import RESULTS, machine, setup_django
+    from bench.run import machine, setup_django, utc_stamp, write_results
 
     setup_django()
     load_before = os.getloadavg()
@@ -279,11 +279,12 @@ def main(argv=None) -> int:
     m["load_before"] = list(load_before)
     m["load_after"] = list(os.getloadavg())
     m["machine"] = machine()
-    stamp = datetime.datetime.now(datetime.UTC).strftime("%Y%m%dT%H%M%SZ")
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    path = options.out or RESULTS / f"admin_pages-{options.label}-{stamp}.json"
-    with open(path, "w") as f:
-        json.dump(m, f, indent=2)
+    if options.out:
+        path = options.out
+        with open(path, "w") as f:
+            json.dump(m, f, indent=2)
+    else:
+        path = write_results(m, f"admin_pages-{options.label}-{utc_stamp()}")
     print_pages([m])
     print(f"load {load_before[0]:.2f} -> {os.getloadavg()[0]:.2f}; written to {path}", file=sys.stderr)
     return 0

@@ -439,25 +439,21 @@ def run(options):
 def main() -> int:
     """Standalone, on DATABASE_URL as it is (it adds orders, stock and an API key):
     `DATABASE_URL=postgres://... python -m bench.api_orders`."""
-    import datetime
     from dataclasses import asdict
 
-    from bench.run import RESULTS, machine, print_table, setup_django
+    from bench.run import machine, print_table, setup_django, utc_stamp, write_results
 
     setup_django()
     load_before = os.getloadavg()
     info = machine()
     results = run(None)
-    stamp = datetime.datetime.now(datetime.UTC).strftime("%Y%m%dT%H%M%SZ")
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    path = RESULTS / f"api_orders-{stamp}.json"
     payload = {
         "machine": info,
         "load_before": list(load_before),
         "load_after": list(os.getloadavg()),
         "results": [{**asdict(r), "ratio": r.ratio} for r in results],
     }
-    path.write_text(json.dumps(payload, indent=2, default=str) + "\n")
+    path = write_results(payload, f"api_orders-{utc_stamp()}")
     print_table(results)
     print(f"load {load_before[0]:.2f} -> {os.getloadavg()[0]:.2f}; written to {path}")
     return 0

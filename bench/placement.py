@@ -312,10 +312,7 @@ def run(options):
 
 
 def main() -> int:
-    import datetime
-    import json
-
-    from bench.run import RESULTS, machine, setup_django
+    from bench.run import machine, setup_django, utc_stamp, write_results
 
     setup_django()
     load_before = os.getloadavg()
@@ -323,10 +320,7 @@ def main() -> int:
     m["load_before"] = list(load_before)
     m["load_after"] = list(os.getloadavg())
     m["machine"] = machine()
-    stamp = datetime.datetime.now(datetime.UTC).strftime("%Y%m%dT%H%M%SZ")
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    path = RESULTS / f"placement-{stamp}.json"
-    path.write_text(json.dumps(m, indent=2, default=str) + "\n")
+    path = write_results(m, f"placement-{utc_stamp()}")
     print_placement(m)
     print(f"load {load_before[0]:.2f} -> {os.getloadavg()[0]:.2f}; written to {path}")
     return 0

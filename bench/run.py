@@ -73,6 +73,18 @@ def count_queries():
         yield sent
 
 
+def utc_stamp() -> str:
+    return datetime.datetime.now(datetime.UTC).strftime("%Y%m%dT%H%M%SZ")
+
+
+def write_results(payload: dict, name: str) -> Path:
+    """`payload` as JSON in bench/results/<name>.json (the directory made if missing)."""
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    path = RESULTS / f"{name}.json"
+    path.write_text(json.dumps(payload, indent=2, default=str) + "\n")
+    return path
+
+
 def refuse(message: str) -> None:
     print(f"bench: {message}", file=sys.stderr)
     raise SystemExit(2)
@@ -209,9 +221,7 @@ def main(argv: list[str] | None = None) -> int:
         if not options.keep:
             connection.creation.destroy_test_db(name, verbosity=0)
 
-    stamp = datetime.datetime.now(datetime.UTC).strftime("%Y%m%dT%H%M%SZ")
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    path = RESULTS / f"{stamp}.json"
+    stamp = utc_stamp()
     payload = {
         "when": stamp,
         "seconds": round(time.perf_counter() - started, 2),
@@ -219,7 +229,7 @@ def main(argv: list[str] | None = None) -> int:
         "options": vars(options),
         "results": [{**asdict(r), "ratio": r.ratio} for r in results],
     }
-    path.write_text(json.dumps(payload, indent=2) + "\n")
+    path = write_results(payload, stamp)
     print_table(results)
     print(f"\nMachine: {info['cpus']} CPUs, load average {info['load_average'][0]:.2f} at the start.")
     print(f"Results written to {path.relative_to(ROOT)}")

@@ -1,7 +1,7 @@
 """Reads of customer data."""
 
 from customers.models import Address
-from shop.core.db import sql_select
+from shop.core.db import first_raw, sql_select
 
 # The columns an order copies from its shipping address (the others load on first access).
 _SHIPPING_FIELDS = ("id", "customer", "line1", "line2", "city", "state", "postal_code", "country")
@@ -16,4 +16,4 @@ def default_shipping_address(*, customer_id: int) -> Address | None:
     constraint allows one default shipping address per customer).
     """
     sql = sql_select(Address, _SHIPPING_FIELDS, where=("customer", "is_default_shipping"))
-    return next(iter(Address.objects.raw(sql, [customer_id, True])), None)
+    return first_raw(Address, sql, [customer_id, True])

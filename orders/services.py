@@ -51,7 +51,7 @@ from orders.models import (
 )
 from payments import services as payment_services
 from payments.models import Payment, PaymentMethod
-from shop.core.db import atomic_with_retry, insert_row, insert_rows, sql_select, update_row
+from shop.core.db import atomic_with_retry, first_raw, insert_row, insert_rows, sql_select, update_row
 from shop.core.money import default_currency, quantize
 from shop.core.privacy import REMOVED, erase_emails
 from shop.core.validators import MAX_AMOUNT, MAX_QUANTITY
@@ -169,7 +169,9 @@ def _snapshot_address(order: Order, address: Address, customer: Customer) -> Non
 
 
 def record_event(order: Order, kind: str, *, actor=None, message="", from_status="", to_status=""):
-    return OrderEvent.objects.create(
+    """The order's history: one event, written in one hand-written INSERT (every placement and
+    operation writes one; nothing listens for its save)."""
+    event = OrderEvent(
         order=order,
         kind=kind,
         actor_id=getattr(actor, "pk", None),
@@ -177,6 +179,8 @@ def record_event(order: Order, kind: str, *, actor=None, message="", from_status
         from_status=from_status,
         to_status=to_status,
     )
+    insert_row(event)
+    return event
 
 
 def lock_order(order: Order) -> Order:
@@ -247,14 +251,8 @@ def _lock_customer(customer: Customer) -> Customer:
     """
     # One raw statement (every placement runs it): select_for_update().get() spent more client
     # time building the query than the database took to lock the row.
-    locked = next(
-        iter(
-            Customer.objects.raw(
-                sql_select(Customer, _CUSTOMER_FIELDS, where=("pk",), for_update=True), [customer.pk]
-            )
-        ),
-        None,
-    )
+    sql = sql_select(Customer, _CUSTOMER_FIELDS, where=("pk",), for_update=True)
+    locked = first_raw(Customer, sql, [customer.pk])
     if locked is None:
         raise UnknownCustomer(f"There is no customer #{customer.pk}.")
     if locked.anonymized_at is not None:
@@ -318,18 +316,13 @@ def _place(
     # for a caller that shows the order at once without reading it again (the storefront API).
     order.placed_lines = order_lines
     message = f"{len(order_lines)} line(s), total {order.total} {order.currency}."
-    # As record_event, without reading the event back (nobody here uses it): the hot path.
-    insert_rows(
-        [
-            OrderEvent(
-                order=order,
-                kind=OrderEvent.Kind.PLACED,
-                actor_id=getattr(actor, "pk", None),
-                from_status=from_status,
-                to_status=OrderStatus.PLACED,
-                message=f"{message} {note}".strip(),
-            )
-        ]
+    record_event(
+        order,
+        OrderEvent.Kind.PLACED,
+        actor=actor,
+        from_status=from_status,
+        to_status=OrderStatus.PLACED,
+        message=f"{message} {note}".strip(),
     )
     # Stock last: its rows are the ones every concurrent order queues on, so they are locked
     # as late as possible and held only through the stock UPDATE, the ledger rows and COMMIT.

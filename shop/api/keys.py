@@ -17,7 +17,7 @@ from ninja.security import HttpBearer
 from shop.api.exceptions import ApiKeyRevoked
 from shop.api.models import ApiKey
 from shop.api.problems import ApiProblem
-from shop.core.db import sql_select
+from shop.core.db import first_raw, sql_select
 
 KEY_PREFIX = "shop"
 # Touch last_used_at at most this often per key (seconds), so reads do not write every time.
@@ -65,7 +65,7 @@ def find_key(token: str) -> ApiKey | None:
     if len(parts) != 3 or parts[0] != KEY_PREFIX or len(parts[1]) != 12:
         return None
     # Every request runs it: one raw statement (the prefix is unique), not the ORM's compiler.
-    row = next(iter(ApiKey.objects.raw(sql_select(ApiKey, _KEY_FIELDS, where=("prefix",)), [parts[1]])), None)
+    row = first_raw(ApiKey, sql_select(ApiKey, _KEY_FIELDS, where=("prefix",)), [parts[1]])
     if row is None or not hmac.compare_digest(row.key_hash, hash_key(token)):
         return None
     if row.revoked_at is not None:

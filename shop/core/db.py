@@ -156,6 +156,12 @@ def insert_rows(objs) -> None:
         )
 
 
+def first_raw(model, sql: str, params):
+    """The first instance `model.objects.raw(sql, params)` gives, or None: a hand-written
+    single-row read (a lock, a lookup by a unique key) as `.filter(...).first()` would give it."""
+    return next(iter(model.objects.raw(sql, params)), None)
+
+
 def insert_row(obj) -> None:
     """`insert_rows` for one new instance that is read on: it gets its primary key (RETURNING,
     or the backend's last insert id) and counts as saved. What `obj.save()` does for a row with
