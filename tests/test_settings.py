@@ -110,3 +110,22 @@ def test_production_pages_carry_the_content_security_policy(tmp_path):
         ):
             assert directive in policy, (directive, policy)
         assert "unsafe-inline" not in policy
+
+
+def test_postgresql_statements_are_prepared_unless_turned_off(tmp_path):
+    """PostgreSQL binds parameters on the server and prepares a statement run 5 times; the
+    switch turns both off (a pooler in transaction mode), and no other database gets them."""
+    code = (
+        "from django.conf import settings as s; o = s.DATABASES['default']['OPTIONS']; "
+        "print(o.get('server_side_binding'), o.get('prepare_threshold'))"
+    )
+    url = {"DATABASE_URL": "postgres://postgres@127.0.0.1:5432/shop"}
+    cases = [
+        (url, ["True", "5"]),
+        ({**url, "PG_PREPARED_STATEMENTS": "0"}, ["None", "None"]),
+        ({"DATABASE_URL": "mysql://root@127.0.0.1:3306/shop"}, ["None", "None"]),
+        ({"DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}"}, ["None", "None"]),
+    ]
+    for extra, expected in cases:
+        result = manage(production_env(tmp_path, **extra), "shell", "--no-imports", "-c", code)
+        assert result.stdout.split() == expected, (extra, result.stderr)
