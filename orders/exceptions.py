@@ -31,6 +31,14 @@ class UnknownCustomer(OrderError):
     """The order is for a customer who does not exist (any more)."""
 
 
+class UnknownSku(OrderError):
+    """An order line names a SKU no product has."""
+
+    def __init__(self, skus):
+        self.skus = list(skus)
+        super().__init__(f"There is no product with the SKU {', '.join(self.skus)}.")
+
+
 class MissingShippingAddress(OrderError):
     """The order needs a shipping address and the customer has no default one."""
 

@@ -17,7 +17,7 @@ from django.utils import timezone
 from catalog import services as catalog_services
 from catalog.exceptions import InvalidQuantity, ProductInactive
 from catalog.models import Product
-from catalog.selectors import products_for_order
+from catalog.selectors import products_by_sku, products_for_order
 from customers.models import Address, Customer
 from customers.selectors import default_shipping_address
 from customers.services import customer_erase_personal_data
@@ -37,6 +37,7 @@ from orders.exceptions import (
     OrderTooLarge,
     PartiallyShippedNotCancelled,
     UnknownCustomer,
+    UnknownSku,
 )
 from orders.models import (
     Carrier,
@@ -54,7 +55,7 @@ from payments.models import Payment, PaymentMethod
 from shop.core.db import atomic_with_retry, first_raw, insert_row, insert_rows, sql_select, update_row
 from shop.core.money import default_currency, quantize
 from shop.core.privacy import REMOVED, erase_emails
-from shop.core.validators import MAX_AMOUNT, MAX_QUANTITY
+from shop.core.validators import MAX_AMOUNT, MAX_QUANTITY, normalize_sku
 
 logger = logging.getLogger("shop.orders")
 
@@ -130,6 +131,10 @@ def _current_products(quantities: Iterable[int]) -> dict[int, Product]:
     gone = sorted(set(quantities) - set(products))
     if gone:
         raise OrderError(f"These products no longer exist: {', '.join(f'#{pk}' for pk in gone)}.")
+    return _in_store_currency(products)
+
+
+def _in_store_currency(products: dict[int, Product]) -> dict[int, Product]:
     currency = default_currency()
     wrong_currency = [p for p in products.values() if p.currency != currency]
     if wrong_currency:
@@ -234,6 +239,39 @@ def order_place(
         payment_method=payment_method,
         actor=actor,
         shipping_cost=shipping_cost,
+    )
+
+
+@atomic_with_retry
+def order_place_by_sku(
+    *,
+    customer: Customer,
+    lines: Iterable[tuple[str, int]],
+    shipping_address: Address | None = None,
+    payment_method: PaymentMethod | None = None,
+    actor=None,
+) -> Order:
+    """`order_place` for lines given as (SKU, quantity), as a storefront sends them.
+
+    The products are read by SKU once, inside the placing transaction, and placed at those
+    prices (what `order_place` re-reads by id after its caller looked the SKUs up). SKUs are
+    normalized as the catalog stores them; unknown ones raise UnknownSku naming each, and then
+    nothing changes. Every other refusal is `order_place`'s.
+    """
+    lines = [(normalize_sku(sku), quantity) for sku, quantity in lines]
+    by_sku = products_by_sku(skus=[sku for sku, _ in lines])
+    unknown = sorted({sku for sku, _ in lines if sku not in by_sku})
+    if unknown:
+        raise UnknownSku(unknown)
+    quantities = _merge_lines([(by_sku[sku], quantity) for sku, quantity in lines])
+    order = Order(customer=_lock_customer(customer))
+    return _place(
+        order,
+        quantities=quantities,
+        shipping_address=shipping_address,
+        payment_method=payment_method,
+        actor=actor,
+        products=_in_store_currency({p.pk: p for p in by_sku.values()}),
     )
 
 

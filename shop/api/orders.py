@@ -11,7 +11,6 @@ from ninja import Header, Router
 from ninja.responses import NinjaJSONEncoder
 from pydantic import ValidationError
 
-from catalog.selectors import products_by_sku
 from customers.models import Address, Customer
 from orders import services as order_services
 from orders.models import Order, OrderLine, Shipment, ShipmentLine
@@ -20,9 +19,8 @@ from shop.api import keys, schemas
 from shop.api.common import WRITE_ERRORS, money
 from shop.api.models import IdempotencyRecord
 from shop.api.problems import ApiProblem, problem_body, shop_error_problem, validation_errors
-from shop.core.db import atomic_with_retry, insert_rows, sql_select
+from shop.core.db import atomic_with_retry, insert_rows, no_savepoints, sql_select
 from shop.core.exceptions import ShopError, TransactionConflict
-from shop.core.validators import normalize_sku
 
 router = Router(tags=["orders"], auth=keys.WRITE_ORDERS)
 
@@ -111,18 +109,12 @@ def get_order(number: str) -> Order:
 
 
 def _resolve(payload: schemas.OrderIn):
-    """The customer, lines, address and method the payload names; unknown ones are a 422.
+    """The customer, address and method the payload names; an unknown address or method is a 422.
 
-    The customer is not read here: `order_place` locks their row first thing and refuses an
-    unknown one (`UnknownCustomer`, a 422 `unknown_customer` too), so a read here would only
-    read it twice."""
-    skus = [normalize_sku(line.sku) for line in payload.lines]
-    products = products_by_sku(skus=skus)
-    unknown = sorted(set(skus) - set(products))
-    if unknown:
-        raise ApiProblem(
-            422, "unknown_sku", f"There is no product with the SKU {', '.join(unknown)}.", skus=unknown
-        )
+    Neither the customer nor the products are read here: `order_place_by_sku` locks the
+    customer's row first thing and reads the products by SKU in the placing transaction, and
+    refuses an unknown one (`UnknownCustomer`, `UnknownSku`: 422 `unknown_customer`,
+    `unknown_sku`), so a read here would only read them twice."""
     address = None
     if payload.shipping_address_id is not None:
         address = Address.objects.filter(pk=payload.shipping_address_id).first()
@@ -135,8 +127,7 @@ def _resolve(payload: schemas.OrderIn):
             raise ApiProblem(
                 422, "unknown_payment_method", f"There is no payment method #{payload.payment_method_id}."
             )
-    lines = [(products[sku], line.quantity) for sku, line in zip(skus, payload.lines, strict=True)]
-    return Customer(pk=payload.customer_id), lines, address, method
+    return Customer(pk=payload.customer_id), address, method
 
 
 def _json_response(status: int, body: dict, *, replayed: bool = False) -> HttpResponse:
@@ -161,41 +152,56 @@ def find_recorded(api_key, key: str) -> tuple[str, int | None, str] | None:
         return cursor.fetchone()
 
 
-@atomic_with_retry
-def _place_once(*, api_key, key: str, request_hash: str, payload) -> tuple[int, str]:
-    """Place the order (or take the refusal) and write the idempotency record with the response,
-    in one transaction; returns the response (status, body).
-
-    The record is written last, under its unique constraint: a second request with the same key
-    that got past the first's check meanwhile does its work, then fails on the record (waiting
-    for the first to commit if it has not) and rolls all of it back (_KeyTaken): its order and
-    stock never existed, and it answers with the first's response."""
-    try:
-        customer, lines, address, method = _resolve(payload)
-        order = order_services.order_place(
-            customer=customer, lines=lines, shipping_address=address, payment_method=method
-        )
-        # Encoded as every other response is (ninja's encoder), so a replay matches a GET. The
-        # order is not read back: order_place returns it as saved (a test compares it with a GET).
-        status, body = 201, schemas.Order.model_validate(order_out(order, just_placed=True)).model_dump()
-    except ApiProblem as problem:
-        status, body = (
-            problem.status,
-            problem_body(problem.status, problem.code, problem.detail, **problem.extra),
-        )
-    except TransactionConflict:
-        raise
-    except ShopError as error:  # order_place's savepoint rolled its writes back
-        status, code, detail, extra = shop_error_problem(error)
-        body = problem_body(status, code, detail, **extra)
-    text = json.dumps(body, cls=NinjaJSONEncoder)
+def _record(*, api_key, key: str, request_hash: str, status: int, text: str) -> None:
+    """Write the key's record with its response (the caller's transaction commits it); another
+    request's record of the same key already there raises _KeyTaken."""
     record = IdempotencyRecord(
         api_key=api_key, key=key, request_hash=request_hash, response_status=status, response_body=text
     )
     try:
         insert_rows([record])
     except IntegrityError as error:
-        raise _KeyTaken from error  # leaves the transaction: everything above is rolled back
+        raise _KeyTaken from error  # leaves the transaction: everything in it is rolled back
+
+
+@atomic_with_retry
+def _place_and_record(*, api_key, key: str, request_hash: str, payload) -> str:
+    """Place the order and write the idempotency record with the response, in one transaction;
+    returns the response body. A refusal raises (ApiProblem, ShopError) and rolls all of it back.
+
+    The record is written last, under its unique constraint: a second request with the same key
+    (a replay, or its twin at the same moment) does its work, then fails on the record (waiting
+    for the first to commit if it has not) and rolls all of it back (_KeyTaken): its order and
+    stock never existed, and it answers with the first's response. The placement runs without a
+    savepoint of its own (no_savepoints): a refusal dooms this transaction anyway."""
+    customer, address, method = _resolve(payload)
+    with no_savepoints():
+        order = order_services.order_place_by_sku(
+            customer=customer,
+            lines=[(line.sku, line.quantity) for line in payload.lines],
+            shipping_address=address,
+            payment_method=method,
+        )
+    # Encoded as every other response is (ninja's encoder), so a replay matches a GET. The order
+    # is not read back: placement returns it as saved (a test compares it with a GET).
+    body = schemas.Order.model_validate(order_out(order, just_placed=True)).model_dump()
+    text = json.dumps(body, cls=NinjaJSONEncoder)
+    _record(api_key=api_key, key=key, request_hash=request_hash, status=201, text=text)
+    return text
+
+
+@atomic_with_retry
+def _record_refusal(*, api_key, key: str, request_hash: str, refusal: Exception) -> tuple[int, str]:
+    """The refusal's problem response, recorded under the key in a transaction of its own (the
+    placement's was rolled back), so that a retry with the same key gets the same answer."""
+    if isinstance(refusal, ApiProblem):
+        status = refusal.status
+        body = problem_body(status, refusal.code, refusal.detail, **refusal.extra)
+    else:
+        status, code, detail, extra = shop_error_problem(refusal)
+        body = problem_body(status, code, detail, **extra)
+    text = json.dumps(body, cls=NinjaJSONEncoder)
+    _record(api_key=api_key, key=key, request_hash=request_hash, status=status, text=text)
     return status, text
 
 
@@ -237,11 +243,21 @@ def place_order(
         )
     canonical = json.dumps(payload.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
     request_hash = hashlib.sha256(f"POST /orders\n{canonical}".encode()).hexdigest()
-    recorded = find_recorded(request.auth, key)
-    if recorded is not None:
-        return _replay(recorded, request_hash)
+    # Nothing is looked up first: a key already used fails on its record at the end of the
+    # placing transaction (which then rolls back), so a new key, nearly every request, costs
+    # no extra statement.
     try:
-        status, text = _place_once(api_key=request.auth, key=key, request_hash=request_hash, payload=payload)
+        try:
+            text = _place_and_record(
+                api_key=request.auth, key=key, request_hash=request_hash, payload=payload
+            )
+            status = 201
+        except TransactionConflict:
+            raise
+        except (ApiProblem, ShopError) as refusal:
+            status, text = _record_refusal(
+                api_key=request.auth, key=key, request_hash=request_hash, refusal=refusal
+            )
     except _KeyTaken:
         recorded = find_recorded(request.auth, key)
         if recorded is None:  # the key's record was deleted meanwhile (its API key with it)

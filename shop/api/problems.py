@@ -92,6 +92,8 @@ def shop_error_problem(error: ShopError) -> tuple[int, str, str, dict]:
             {"sku": product.sku, "requested": requested, "available": available}
             for product, requested, available in error.shortages
         ]
+    elif isinstance(error, order_errors.UnknownSku):
+        extra["skus"] = error.skus
     elif isinstance(error, order_errors.InvalidTransition):
         extra.update(current_status=error.current, requested_status=error.requested)
     errors = getattr(error, "errors", None)

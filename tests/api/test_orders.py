@@ -292,3 +292,45 @@ def test_reading_an_order_costs_the_same_queries_however_many_shipments(
     assert many.shipments.count() == 3
     queries(one.number)  # warm what is cached per process
     assert queries(many.number) == queries(one.number)
+
+
+def test_a_replay_after_the_stock_ran_out_still_gives_the_first_order(api, customer, product):
+    """The key is not looked up first: the replay's own placement is refused (nothing left),
+    and the refusal, finding the key's record, answers with the first response instead."""
+    first = place(api, body(customer, lines=[{"sku": "WID-1", "quantity": 10}]))
+    assert first.status_code == 201
+    again = place(api, body(customer, lines=[{"sku": "WID-1", "quantity": 10}]))
+    assert again.status_code == 201 and again["Idempotent-Replayed"] == "true"
+    assert again.json() == first.json()
+    assert Order.objects.count() == 1 and Stock.objects.get(pk=product.pk).allocated == 10
+    assert IdempotencyRecord.objects.count() == 1
+
+
+def test_another_body_that_could_be_placed_is_refused_and_places_nothing(api, customer, product):
+    place(api, body(customer))
+    other = body(customer, lines=[{"sku": "WID-1", "quantity": 1}])
+    assert_problem(place(api, other), 422, "idempotency_key_reused")
+    assert Order.objects.count() == 1 and Stock.objects.get(pk=product.pk).allocated == 2
+    record = IdempotencyRecord.objects.get()
+    assert record.response_status == 201
+
+
+@pytest.mark.django_db(transaction=True)  # the API's transaction is the outermost, as in production
+def test_placing_through_the_api_costs_two_statements_more_than_the_service(api, customer, product):
+    """The API's own statements on a new key: the API key's lookup and the idempotency record's
+    INSERT. No SAVEPOINT (the placement runs in the API's transaction without one), no second
+    read of the products, no look-up of the key before placing."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from orders.services import order_place_by_sku
+
+    place(api, body(customer), key="warm-up")  # the key's last-used time, per-process caches
+    with CaptureQueriesContext(connection) as through_api:
+        assert place(api, body(customer), key="counted").status_code == 201
+    with CaptureQueriesContext(connection) as service:
+        order_place_by_sku(customer=customer, lines=[("wid-1", 2)])
+    statements = [q["sql"] for q in through_api.captured_queries]
+    assert not [sql for sql in statements if "SAVEPOINT" in sql.upper()], statements
+    assert len(statements) == len(service.captured_queries) + 2, statements
+    assert sum("catalog_product" in sql for sql in statements) == 1, statements
