@@ -1,7 +1,7 @@
 """Reads of catalog and stock data."""
 
 from catalog.models import Product, Stock
-from shop.core.db import sql_select
+from shop.core.db import raw_instances, sql_select
 
 # What an order line copies from its product and what placing it checks.
 _ORDERING_FIELDS = ("id", "name", "sku", "price", "currency", "is_active")
@@ -19,8 +19,8 @@ def stock_available(*, product: Product) -> int:
 def products_for_order(*, ids) -> dict[int, Product]:
     """The products an order is about to charge for, by id, as they are now.
 
-    `Product.objects.in_bulk(ids)` as one `Product.objects.raw()` statement with the columns an
-    order needs (the rest load on first access): every placement runs it, and the ORM spent
+    `Product.objects.in_bulk(ids)` as one hand-written statement (`raw_instances`) with the
+    columns an order needs (the rest load on first access): every placement runs it, and the ORM spent
     twice the statement's own client time building the query (bench/README.md, placement).
     Ordered as `in_bulk` orders its dict: by the model's ordering (name, then id).
     """
@@ -28,7 +28,7 @@ def products_for_order(*, ids) -> dict[int, Product]:
     if not ids:
         return {}
     sql = sql_select(Product, _ORDERING_FIELDS, where_in=("pk", len(ids)), order_by=("name", "id"))
-    return {product.pk: product for product in Product.objects.raw(sql, ids)}
+    return {product.pk: product for product in raw_instances(Product, sql, ids)}
 
 
 def products_by_sku(*, skus) -> dict[str, Product]:
@@ -39,4 +39,4 @@ def products_by_sku(*, skus) -> dict[str, Product]:
     if not skus:
         return {}
     sql = sql_select(Product, _ORDERING_FIELDS, where_in=("sku", len(skus)))
-    return {product.sku: product for product in Product.objects.raw(sql, skus)}
+    return {product.sku: product for product in raw_instances(Product, sql, skus)}

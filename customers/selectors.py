@@ -10,8 +10,8 @@ _SHIPPING_FIELDS = ("id", "customer", "line1", "line2", "city", "state", "postal
 def default_shipping_address(*, customer_id: int) -> Address | None:
     """The customer's default shipping address, or None.
 
-    Every order placement reads it, so it is one `Address.objects.raw()` statement: the same
-    rows and types as `filter(...).first()`, at a third of the client time the ORM spent
+    Every order placement reads it, so it is one hand-written statement (`first_raw`): the same
+    rows and types as `filter(...).first()`, at a fraction of the client time the ORM spent
     building the query (bench/README.md, placement). At most one row can match (a unique
     constraint allows one default shipping address per customer).
     """

@@ -26,7 +26,7 @@ from customers.selectors import default_shipping_address
 from orders.exceptions import OrderError, UnknownCustomer
 from orders.models import Order, OrderLine
 from orders.services import _lock_customer
-from shop.core.db import insert_row, insert_rows, sql_select, update_row
+from shop.core.db import insert_row, insert_rows, raw_instances, sql_select, update_row
 from shop.core.validators import MAX_AMOUNT, MAX_QUANTITY
 from tests.factories import (
     AddressFactory,
@@ -765,6 +765,44 @@ def test_lock_customer_refuses_a_missing_or_anonymized_customer(db):
     gone = CustomerFactory(anonymized_at=FROZEN_NOW)
     with pytest.raises(OrderError, match="was anonymized"):
         _lock_customer(gone)
+
+
+# --- raw_instances: what Model.objects.raw() gives, without its per-call setup
+
+
+@pytest.mark.parametrize(
+    ("model", "names"),
+    [
+        (Customer, ("pk", "first_name", "phone", "created_at", "anonymized_at", "email")),
+        (Product, ("name", "pk", "price", "is_active", "currency")),  # the key not first
+        (Order, tuple(f.name for f in Order._meta.concrete_fields if not f.generated)),
+    ],
+)
+def test_raw_instances_give_what_raw_gives(db, model, names):
+    customer = CustomerFactory(first_name=UNICODE, phone="+12025550123", anonymized_at=FROZEN_NOW)
+    CustomerFactory(phone="")
+    ProductFactory(price="1234567.89", is_active=False)
+    ProductFactory(price="0.10")
+    OrderFactory(customer=customer)
+    sql = sql_select(model, names, order_by=("pk",))
+    with CaptureQueriesContext(connection) as queries:
+        ours = raw_instances(model, sql, [])
+    theirs = list(model.objects.raw(sql, []))
+    assert len(queries) == 1 and len(ours) == len(theirs) >= 1
+    for a, b in zip(ours, theirs, strict=True):
+        assert type(a) is model and a._state.adding is False and a._state.db == "default"
+        assert a.get_deferred_fields() == b.get_deferred_fields()
+        deferred = a.get_deferred_fields()
+        assert fields_of(a, exclude=deferred) == fields_of(b, exclude=deferred)
+    assert raw_instances(model, sql_select(model, names, where=("pk",)), [missing_id(model)]) == []
+
+
+def test_raw_instances_refuse_columns_that_are_not_the_models_own_with_its_key(db):
+    CustomerFactory()
+    with pytest.raises(ValueError, match="must be its own fields"):
+        raw_instances(Customer, sql_select(Customer, ("first_name",)), [])
+    with pytest.raises(ValueError, match="must be its own fields"):
+        raw_instances(Customer, f"SELECT id, 1 AS extra FROM {Customer._meta.db_table}", [])
 
 
 # --- sql_select: the statements are those the hand-written f-strings sent before the helper

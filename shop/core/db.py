@@ -175,10 +175,63 @@ def insert_rows(objs) -> None:
         )
 
 
+def raw_instances(model, sql: str, params) -> list:
+    """`list(model.objects.raw(sql, params))` for a hand-written read of the hot path (columns of
+    `model`'s own fields, its primary key among them): the same instances, the same types (each
+    column through the backend's and the field's converters, as RawQuerySet does), the fields not
+    selected deferred, without RawQuerySet's setup on every call (its column mapping and model
+    init order, which cost about as much client CPU as the statement; bench/README.md)."""
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        columns = tuple(column[0] for column in cursor.description)
+        rows = cursor.fetchall()
+    if not rows:
+        return []
+    names, positions, converters = _raw_shape(model, columns)
+    alias = connection.alias
+    instances = []
+    for row in rows:
+        values = [row[i] for i in positions]
+        for index, functions, expression in converters:
+            value = values[index]
+            for function in functions:
+                value = function(value, expression, connection)
+            values[index] = value
+        instances.append(model.from_db(alias, names, values))
+    return instances
+
+
+def _raw_shape(model, columns: tuple[str, ...]):
+    """(attnames in the model's field order, their column positions, converters by attname
+    index) for these selected columns: built once per model and column list on each connection
+    (the converters are the connection's own)."""
+    shapes = connection.__dict__.setdefault("_shop_raw_shapes", {})
+    key = (model, columns)
+    if key not in shapes:
+        fields = [f for f in model._meta.concrete_fields if f.column in columns]
+        if len(fields) != len(columns) or model._meta.pk not in fields:
+            raise ValueError(f"{model.__name__}: raw columns {columns} must be its own fields, with its key.")
+        converters = []
+        for index, field in enumerate(fields):
+            expression = field.get_col(model._meta.db_table)
+            functions = connection.ops.get_db_converters(expression) + expression.get_db_converters(
+                connection
+            )
+            if functions:
+                converters.append((index, functions, expression))
+        shapes[key] = (
+            tuple(f.attname for f in fields),
+            tuple(columns.index(f.column) for f in fields),
+            tuple(converters),
+        )
+    return shapes[key]
+
+
 def first_raw(model, sql: str, params):
-    """The first instance `model.objects.raw(sql, params)` gives, or None: a hand-written
-    single-row read (a lock, a lookup by a unique key) as `.filter(...).first()` would give it."""
-    return next(iter(model.objects.raw(sql, params)), None)
+    """The first instance `raw_instances` gives, or None: a hand-written single-row read (a lock,
+    a lookup by a unique key) as `.filter(...).first()` would give it."""
+    found = raw_instances(model, sql, params)
+    return found[0] if found else None
 
 
 def insert_row(obj) -> None:
