@@ -230,11 +230,9 @@ def order_place(
     CurrencyMismatch and then changes nothing. The order returned carries `placed_lines`, its
     lines as written (without primary keys), in the order of their ids.
     """
-    quantities = _merge_lines(lines)
-    order = Order(customer=_lock_customer(customer))
-    return _place(
-        order,
-        quantities=quantities,
+    return _place_new(
+        customer,
+        _merge_lines(lines),
         shipping_address=shipping_address,
         payment_method=payment_method,
         actor=actor,
@@ -263,16 +261,19 @@ def order_place_by_sku(
     unknown = sorted({sku for sku, _ in lines if sku not in by_sku})
     if unknown:
         raise UnknownSku(unknown)
-    quantities = _merge_lines([(by_sku[sku], quantity) for sku, quantity in lines])
-    order = Order(customer=_lock_customer(customer))
-    return _place(
-        order,
-        quantities=quantities,
+    return _place_new(
+        customer,
+        _merge_lines([(by_sku[sku], quantity) for sku, quantity in lines]),
         shipping_address=shipping_address,
         payment_method=payment_method,
         actor=actor,
         products=_in_store_currency({p.pk: p for p in by_sku.values()}),
     )
+
+
+def _place_new(customer: Customer, quantities: dict[int, int], **placing) -> Order:
+    """A new order for the customer, locked first (UnknownCustomer, anonymized), then `_place`."""
+    return _place(Order(customer=_lock_customer(customer)), quantities=quantities, **placing)
 
 
 # Every column of a customer but the computed ones (the database has them; nothing here reads them).
