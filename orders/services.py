@@ -19,7 +19,7 @@ from catalog.exceptions import InvalidQuantity, ProductInactive
 from catalog.models import Product
 from catalog.selectors import products_by_sku, products_for_order
 from customers.models import Address, Customer
-from customers.selectors import default_shipping_address
+from customers.selectors import CUSTOMER_FIELDS, default_shipping_address, lock_customer_with_default_address
 from customers.services import customer_erase_personal_data
 from orders.exceptions import (
     AddressNotOwned,
@@ -271,13 +271,21 @@ def order_place_by_sku(
     )
 
 
-def _place_new(customer: Customer, quantities: dict[int, int], **placing) -> Order:
-    """A new order for the customer, locked first (UnknownCustomer, anonymized), then `_place`."""
-    return _place(Order(customer=_lock_customer(customer)), quantities=quantities, **placing)
-
-
-# Every column of a customer but the computed ones (the database has them; nothing here reads them).
-_CUSTOMER_FIELDS = tuple(f.name for f in Customer._meta.concrete_fields if not f.generated)
+def _place_new(
+    customer: Customer, quantities: dict[int, int], *, shipping_address: Address | None, **placing
+) -> Order:
+    """A new order for the customer, locked first (UnknownCustomer, anonymized), then `_place`.
+    Without a chosen address, the lock also reads the customer's default one (one statement)."""
+    if shipping_address is None:
+        locked, shipping_address = lock_customer_with_default_address(customer_id=customer.pk)
+        _check_lockable(locked, customer.pk)
+        if shipping_address is None:
+            raise MissingShippingAddress(
+                f"{locked.full_name} has no default shipping address; choose one for the order."
+            )
+    else:
+        locked = _lock_customer(customer)
+    return _place(Order(customer=locked), quantities=quantities, shipping_address=shipping_address, **placing)
 
 
 def _lock_customer(customer: Customer) -> Customer:
@@ -290,13 +298,17 @@ def _lock_customer(customer: Customer) -> Customer:
     """
     # One raw statement (every placement runs it): select_for_update().get() spent more client
     # time building the query than the database took to lock the row.
-    sql = sql_select(Customer, _CUSTOMER_FIELDS, where=("pk",), for_update=True)
+    sql = sql_select(Customer, CUSTOMER_FIELDS, where=("pk",), for_update=True)
     locked = first_raw(Customer, sql, [customer.pk])
+    _check_lockable(locked, customer.pk)
+    return locked
+
+
+def _check_lockable(locked: Customer | None, pk: int) -> None:
     if locked is None:
-        raise UnknownCustomer(f"There is no customer #{customer.pk}.")
+        raise UnknownCustomer(f"There is no customer #{pk}.")
     if locked.anonymized_at is not None:
         raise OrderError(f"Customer #{locked.pk} was anonymized; no order can be taken for them.")
-    return locked
 
 
 def _place(

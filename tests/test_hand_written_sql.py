@@ -22,7 +22,7 @@ from catalog.models import Product, Stock, StockMovement
 from catalog.selectors import products_for_order
 from catalog.services import _select_stock_for_update, _update_stock_rows
 from customers.models import Address, Customer
-from customers.selectors import default_shipping_address
+from customers.selectors import default_shipping_address, lock_customer_with_default_address
 from orders.exceptions import OrderError, UnknownCustomer
 from orders.models import Order, OrderLine
 from orders.services import _lock_customer
@@ -196,12 +196,12 @@ def _in_other_connection(task):
     return thread, box
 
 
-def _try_lock_nowait(pk) -> bool:
-    """True if another connection can lock this stock row right now, False if it is locked."""
+def _try_lock_nowait(pk, model=Stock) -> bool:
+    """True if another connection can lock this row (of stock) right now, False if it is locked."""
 
     def task():
         with transaction.atomic():
-            list(Stock.objects.select_for_update(nowait=True).filter(pk=pk))
+            list(model.objects.select_for_update(nowait=True).filter(pk=pk))
 
     thread, box = _in_other_connection(task)
     thread.join(timeout=30)
@@ -445,6 +445,55 @@ def test_default_shipping_address_reads_what_first_reads(addresses, who):
         assert raw.country == orm.country and raw.country.code == orm.country.code
     else:
         assert raw is None and orm is None
+
+
+# --- lock_customer_with_default_address: _lock_customer and default_shipping_address in one
+
+
+@pytest.mark.parametrize("who", ["fixture", "blanks", "billing_only", "no_addresses", "missing"])
+def test_lock_customer_with_default_address_reads_what_the_two_reads_read(addresses, who):
+    customer_id = addresses[who]
+    with transaction.atomic():
+        with CaptureQueriesContext(connection) as queries:
+            customer, address = lock_customer_with_default_address(customer_id=customer_id)
+        orm_customer = Customer.objects.select_for_update().filter(pk=customer_id).first()
+    orm_address = orm_default_shipping_address(customer_id)
+    assert len(queries) == 1
+    lock = {"postgresql": " FOR UPDATE OF c", "mysql": " FOR UPDATE"}.get(connection.vendor, "")
+    assert queries[0]["sql"].endswith(lock) and ("FOR UPDATE" in queries[0]["sql"]) == bool(lock)
+    if who == "missing":
+        assert (customer, address) == (None, None) and orm_customer is None
+        return
+    assert customer._state.adding is False and customer._state.db == "default"
+    assert customer.get_deferred_fields() == {"email_key"}
+    assert fields_of(customer, exclude={"email_key"}) == fields_of(orm_customer, exclude={"email_key"})
+    assert customer.full_name == orm_customer.full_name and customer.phone == orm_customer.phone
+    if orm_address is None:
+        assert address is None
+        return
+    assert address._state.adding is False and address._state.db == "default"
+    assert (
+        address.get_deferred_fields()
+        == default_shipping_address(customer_id=customer_id).get_deferred_fields()
+    )
+    assert fields_of(address) == fields_of(orm_address)
+    assert address.country.code == orm_address.country.code
+
+
+@needs_row_locks
+@pytest.mark.concurrency
+@pytest.mark.django_db(transaction=True)
+def test_lock_customer_with_default_address_locks_the_customer_until_commit():
+    customer, other = CustomerFactory(), CustomerFactory()
+    address = AddressFactory(customer=customer, is_default_shipping=True)
+    with transaction.atomic():
+        locked, read = lock_customer_with_default_address(customer_id=customer.pk)
+        assert (locked.pk, read.pk) == (customer.pk, address.pk)
+        assert _try_lock_nowait(customer.pk, model=Customer) is False
+        assert _try_lock_nowait(other.pk, model=Customer) is True
+        # PostgreSQL locks only the customer (FOR UPDATE OF); MariaDB cannot name the table.
+        assert _try_lock_nowait(address.pk, model=Address) is (connection.vendor == "postgresql")
+    assert _try_lock_nowait(customer.pk, model=Customer) is True
 
 
 # --- insert_rows: Model.objects.bulk_create(objs)

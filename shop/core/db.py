@@ -185,20 +185,21 @@ def raw_instances(model, sql: str, params) -> list:
         cursor.execute(sql, params)
         columns = tuple(column[0] for column in cursor.description)
         rows = cursor.fetchall()
-    if not rows:
-        return []
+    return [row_instance(model, columns, row) for row in rows]
+
+
+def row_instance(model, columns: tuple[str, ...], row):
+    """One instance of `model` from a row of `columns` (its own fields' column names, its primary
+    key among them), as `raw_instances` builds each: for a hand-written read whose row holds
+    several models' columns side by side (pass each model its slice of the row)."""
     names, positions, converters = _raw_shape(model, columns)
-    alias = connection.alias
-    instances = []
-    for row in rows:
-        values = [row[i] for i in positions]
-        for index, functions, expression in converters:
-            value = values[index]
-            for function in functions:
-                value = function(value, expression, connection)
-            values[index] = value
-        instances.append(model.from_db(alias, names, values))
-    return instances
+    values = [row[i] for i in positions]
+    for index, functions, expression in converters:
+        value = values[index]
+        for function in functions:
+            value = function(value, expression, connection)
+        values[index] = value
+    return model.from_db(connection.alias, names, values)
 
 
 def _raw_shape(model, columns: tuple[str, ...]):

@@ -1,6 +1,10 @@
+import re
 from decimal import Decimal
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from catalog.exceptions import InsufficientStock, InvalidQuantity, ProductInactive
 from catalog.models import StockMovement
@@ -10,6 +14,7 @@ from orders.exceptions import (
     InvalidShipment,
     InvalidTransition,
     MissingShippingAddress,
+    OrderError,
 )
 from orders.models import Order, OrderEvent, OrderLine
 from orders.services import order_cancel, order_deliver, order_place, order_ship
@@ -134,6 +139,53 @@ def test_customer_without_address_needs_one(make_product):
     with pytest.raises(MissingShippingAddress):
         order_place(customer=CustomerFactory(), lines=[(make_product(), 1)])
     assert _nothing_written()
+
+
+def test_an_anonymized_customer_without_address_is_refused_as_anonymized(make_product):
+    """The lock that reads the default address refuses the anonymized customer first."""
+    gone = CustomerFactory(anonymized_at=timezone.now())
+    with pytest.raises(OrderError, match="was anonymized"):
+        order_place(customer=gone, lines=[(make_product(), 1)])
+    assert _nothing_written()
+
+
+def _statement_kinds(queries) -> list[str]:
+    """Each statement as its verb and table: `SELECT customers_customer`, `INSERT orders_order`."""
+    kinds = []
+    for query in queries:
+        sql = query["sql"].replace('"', "").replace("`", "")
+        verb = sql.split()[0].upper()
+        table = re.search(r"\b(?:FROM|INTO|UPDATE)\s+(\w+)", sql, re.IGNORECASE).group(1)
+        kinds.append(f"{verb} {table}")
+    return kinds
+
+
+@pytest.mark.parametrize("chosen_address", [False, True])
+def test_a_placement_sends_these_statements(customer, make_product, chosen_address):
+    """Every placement's statements, in order: the customer locked (with their default address,
+    unless one is chosen), the products, the order, its number, its lines, its event, then the
+    stock locked, updated and its ledger rows. One more is one more on every order."""
+    first, second = make_product(on_hand=10), make_product(on_hand=10)
+    address = customer.addresses.get(is_default_shipping=True) if chosen_address else None
+    order_place(customer=customer, lines=[(first, 1)])  # per-process caches
+    with CaptureQueriesContext(connection) as queries:
+        order_place(customer=customer, lines=[(first, 1), (second, 2)], shipping_address=address)
+    transaction_control = [
+        q for q in queries.captured_queries if q["sql"].split()[0].upper() in ("SAVEPOINT", "RELEASE")
+    ]
+    statements = [q for q in queries.captured_queries if q not in transaction_control]
+    assert _statement_kinds(statements) == [
+        "SELECT customers_customer",
+        "SELECT catalog_product",
+        "INSERT orders_order",
+        "UPDATE orders_order",
+        "INSERT orders_orderline",
+        "INSERT orders_orderevent",
+        "SELECT catalog_stock",
+        "UPDATE catalog_stock",
+        "INSERT catalog_stockmovement",
+    ]
+    assert ("customers_address" in statements[0]["sql"]) is not chosen_address
 
 
 def test_order_numbers_are_unique_and_increasing(customer, make_product):
