@@ -109,9 +109,11 @@ def measure(url: str) -> dict:
         session.headers.update(headers)
         for _ in range(200):
             try:
-                page = session.get(f"{base}/admin/login/", timeout=5)
+                # The socket accepts before a worker has imported Django: the first answer can
+                # take longer than a page on a busy machine.
+                page = session.get(f"{base}/admin/login/", timeout=60)
                 break
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):
                 time.sleep(0.1)
         else:
             raise RuntimeError("gunicorn did not start")

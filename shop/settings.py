@@ -195,12 +195,16 @@ def _database_config() -> dict:
         config.setdefault("TEST", {}).update({"CHARSET": "utf8mb4", "COLLATION": "utf8mb4_unicode_ci"})
     elif engine == "django.db.backends.postgresql" and _env("bool", "PG_PREPARED_STATEMENTS", True):
         # Parameters bound by the server, and a statement run 5 times on a connection prepared
-        # there (psycopg's prepare_threshold): PostgreSQL then skips parsing and planning it
-        # again. Order placement sends the same ten statements every time: one order takes
-        # 15-20% less time with them prepared (bench/README.md). Off behind a connection pooler
-        # in transaction mode that does not track prepared statements.
+        # there (psycopg's prepare_threshold): PostgreSQL then skips parsing it again. One order
+        # placed alone took 15-20% less time (bench/README.md). Every run is still planned for
+        # its own parameters (plan_cache_mode): PostgreSQL's generic plan, which it may switch a
+        # prepared statement to after five runs, gave an admin list filtered by a rare value
+        # (order events of kind "edited", after the common kinds under the same SQL) the common
+        # values' plan: 4.7 s against 22 ms at a million orders (bench/README.md). Off behind a
+        # connection pooler in transaction mode that does not track prepared statements.
         options.setdefault("server_side_binding", True)
         options.setdefault("prepare_threshold", 5)
+        options.setdefault("options", "-c plan_cache_mode=force_custom_plan")
     return config
 
 
