@@ -195,8 +195,8 @@ def _database_config() -> dict:
         config.setdefault("TEST", {}).update({"CHARSET": "utf8mb4", "COLLATION": "utf8mb4_unicode_ci"})
     elif engine == "django.db.backends.postgresql" and _env("bool", "PG_PREPARED_STATEMENTS", True):
         # Parameters bound by the server, and a statement run 5 times on a connection prepared
-        # there (psycopg's prepare_threshold): PostgreSQL then skips parsing it again. One order
-        # placed alone took 15-20% less time (bench/README.md). Every run is still planned for
+        # there (psycopg's prepare_threshold): PostgreSQL then skips parsing it again (one order
+        # placed alone: no difference measured; bench/README.md). Every run is still planned for
         # its own parameters (plan_cache_mode): PostgreSQL's generic plan, which it may switch a
         # prepared statement to after five runs, gave an admin list filtered by a rare value
         # (order events of kind "edited", after the common kinds under the same SQL) the common
