@@ -204,7 +204,10 @@ def _database_config() -> dict:
         # connection pooler in transaction mode that does not track prepared statements.
         options.setdefault("server_side_binding", True)
         options.setdefault("prepare_threshold", 5)
-        options.setdefault("options", "-c plan_cache_mode=force_custom_plan")
+        # Added to any startup options the URL already gives (`?options=-c search_path=...`).
+        given = options.get("options", "")
+        if "plan_cache_mode" not in given:
+            options["options"] = f"{given} -c plan_cache_mode=force_custom_plan".strip()
     return config
 
 

@@ -125,6 +125,10 @@ def test_postgresql_statements_are_prepared_unless_turned_off(tmp_path):
     url = {"DATABASE_URL": "postgres://postgres@127.0.0.1:5432/shop"}
     cases = [
         (url, ["True", "5", "'-c", "plan_cache_mode=force_custom_plan'"]),
+        (
+            {"DATABASE_URL": f"{url['DATABASE_URL']}?options=-c%20search_path%3Dpublic"},
+            ["True", "5", "'-c", "search_path=public", "-c", "plan_cache_mode=force_custom_plan'"],
+        ),
         ({**url, "PG_PREPARED_STATEMENTS": "0"}, ["None", "None", "None"]),
         ({"DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}"}, ["None", "None", "None"]),
     ]
