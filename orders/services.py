@@ -109,14 +109,18 @@ def _merge_lines(lines: Iterable[tuple[Product, int]], *, allow_zero: bool = Fal
     return quantities
 
 
+def _no_default_address(customer: Customer) -> MissingShippingAddress:
+    return MissingShippingAddress(
+        f"{customer.full_name} has no default shipping address; choose one for the order."
+    )
+
+
 def _shipping_address_for(customer: Customer, shipping_address: Address | None) -> Address:
     """The address an order ships to: the given one (the customer's own) or their default."""
     if shipping_address is None:
         shipping_address = default_shipping_address(customer_id=customer.pk)
         if shipping_address is None:
-            raise MissingShippingAddress(
-                f"{customer.full_name} has no default shipping address; choose one for the order."
-            )
+            raise _no_default_address(customer)
     elif shipping_address.customer_id != customer.pk:
         raise AddressNotOwned(
             f"The address {shipping_address.one_line()} belongs to another customer, "
@@ -280,9 +284,7 @@ def _place_new(
         locked, shipping_address = lock_customer_with_default_address(customer_id=customer.pk)
         _check_lockable(locked, customer.pk)
         if shipping_address is None:
-            raise MissingShippingAddress(
-                f"{locked.full_name} has no default shipping address; choose one for the order."
-            )
+            raise _no_default_address(locked)
     else:
         locked = _lock_customer(customer)
     return _place(Order(customer=locked), quantities=quantities, shipping_address=shipping_address, **placing)
