@@ -2,6 +2,8 @@
 
 import pytest
 
+from catalog.models import Stock
+from orders.models import Order
 from tests.api.conftest import assert_problem
 from tests.factories import ProductFactory
 
@@ -69,3 +71,18 @@ def test_anonymized_customer_cannot_be_changed(api, customer):
 
     customer_anonymize(customer=customer)
     assert_problem(api.patch(f"/customers/{customer.pk}", {"first_name": "X"}), 422, "already_anonymized")
+
+
+@pytest.mark.parametrize("customer_id", [0, -1, 2**63 - 1, 2**63, 10**20, "1e3", None, True])
+def test_an_order_for_an_impossible_customer_is_a_problem_and_changes_nothing(api, customer_id):
+    """The placement's customer lock (which also reads the default address) is never asked for
+    an id the database cannot hold, and an unknown one is refused by name."""
+    ProductFactory(stock=3, sku="C-1")
+    response = api.post(
+        "/orders",
+        {"customer_id": customer_id, "lines": [{"sku": "C-1", "quantity": 1}]},
+        {"Idempotency-Key": f"impossible-{customer_id}"},
+    )
+    assert response.status_code == 422, response.content
+    assert response["Content-Type"].startswith("application/problem+json")
+    assert not Order.objects.exists() and Stock.objects.get().allocated == 0
