@@ -4,10 +4,11 @@ Stock rows are locked with SELECT ... FOR UPDATE in primary-key order, re-checke
 so concurrent requests never oversell and never deadlock on each other's lock order.
 """
 
+import functools
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
 
-from django.db import connection, transaction
+from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from django.utils import timezone
 
 from catalog.exceptions import (
@@ -25,6 +26,7 @@ from catalog.exceptions import (
 from catalog.models import Product, ProductType, Stock, StockMovement
 from shop.core.db import (
     atomic_with_retry,
+    hot_cursor,
     insert_rows,
     insert_values,
     sql_columns,
@@ -118,10 +120,11 @@ def _select_stock_for_update(ids: list[int]) -> dict[int, Stock]:
     if not ids:
         return {}
     sql = sql_select(Stock, _LOCKED_FIELDS, where_in=("pk", len(ids)), order_by=["pk"], for_update=True)
-    with connection.cursor() as cursor:
+    db = connections[DEFAULT_DB_ALIAS]
+    with hot_cursor(db) as cursor:
         cursor.execute(sql, ids)
         found = cursor.fetchall()
-    return {row[0]: Stock.from_db(connection.alias, _LOCKED_FIELDS, row) for row in found}
+    return {row[0]: Stock.from_db(db.alias, _LOCKED_FIELDS, row) for row in found}
 
 
 def _update_stock_rows(changes: Mapping[int, tuple[int, int]]) -> None:
@@ -132,25 +135,33 @@ def _update_stock_rows(changes: Mapping[int, tuple[int, int]]) -> None:
     (bench/README.md, placement). Plain standard SQL, the same on PostgreSQL, MariaDB and
     SQLite; the stock CHECK constraints still refuse a result that breaks a rule.
     """
-    qn = connection.ops.quote_name
-    key = qn(Stock._meta.pk.column)
-    assignments, params = [], []
-    for index, field in enumerate(("on_hand", "allocated")):
-        if not any(delta[index] for delta in changes.values()):
-            continue
-        column = sql_columns(Stock, [field])
-        whens = " ".join(["WHEN %s THEN %s"] * len(changes))
-        assignments.append(f"{column} = {column} + CASE {key} {whens} ELSE 0 END")
+    db = connections[DEFAULT_DB_ALIAS]
+    changed = tuple(index for index in (0, 1) if any(delta[index] for delta in changes.values()))
+    params = []
+    for index in changed:
         for pk, delta in changes.items():
             params += [pk, delta[index]]
+    params.append(db.ops.adapt_datetimefield_value(timezone.now()))
+    with hot_cursor(db) as cursor:
+        cursor.execute(_update_stock_sql(db.vendor, changed, len(changes)), [*params, *changes])
+
+
+@functools.lru_cache(maxsize=64)
+def _update_stock_sql(vendor: str, changed: tuple[int, ...], count: int) -> str:
+    """`_update_stock_rows`' statement for `count` rows and the changed columns (0: on hand,
+    1: allocated), built once per shape and database vendor."""
+    qn = connection.ops.quote_name
+    key = qn(Stock._meta.pk.column)
+    whens = " ".join(["WHEN %s THEN %s"] * count)
+    assignments = []
+    for index in changed:
+        column = sql_columns(Stock, [("on_hand", "allocated")[index]])
+        assignments.append(f"{column} = {column} + CASE {key} {whens} ELSE 0 END")
     assignments.append(f"{sql_columns(Stock, ['updated_at'])} = %s")
-    params.append(connection.ops.adapt_datetimefield_value(timezone.now()))
-    ids = sql_placeholders(len(changes))
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {qn(Stock._meta.db_table)} SET {', '.join(assignments)} WHERE {key} IN ({ids})",
-            [*params, *changes],
-        )
+    return (
+        f"UPDATE {qn(Stock._meta.db_table)} SET {', '.join(assignments)} "
+        f"WHERE {key} IN ({sql_placeholders(count)})"
+    )
 
 
 def _apply(

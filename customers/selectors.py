@@ -2,10 +2,10 @@
 
 import functools
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 
 from customers.models import Address, Customer
-from shop.core.db import first_raw, row_instance, sql_select
+from shop.core.db import first_raw, hot_cursor, row_instance, sql_select
 
 # The columns an order copies from its shipping address (the others load on first access).
 _SHIPPING_FIELDS = ("id", "customer", "line1", "line2", "city", "state", "postal_code", "country")
@@ -37,17 +37,18 @@ def lock_customer_with_default_address(*, customer_id: int) -> tuple[Customer | 
     the customer's row is locked on PostgreSQL (`FOR UPDATE OF`); MariaDB, which cannot name the
     table, also locks the address row it read; SQLite locks the whole database anyway.
     """
-    with connection.cursor() as cursor:
-        cursor.execute(_lock_with_address_sql(connection.vendor), [True, customer_id])
+    db = connections[DEFAULT_DB_ALIAS]
+    with hot_cursor(db) as cursor:
+        cursor.execute(_lock_with_address_sql(db.vendor), [True, customer_id])
         columns = tuple(column[0] for column in cursor.description)
         row = cursor.fetchone()
     if row is None:
         return None, None
     split = len(CUSTOMER_FIELDS)
-    customer = row_instance(Customer, columns[:split], row[:split])
+    customer = row_instance(Customer, columns[:split], row[:split], db=db)
     if row[split] is None:  # the address's id: no default shipping address
         return customer, None
-    return customer, row_instance(Address, columns[split:], row[split:])
+    return customer, row_instance(Address, columns[split:], row[split:], db=db)
 
 
 @functools.lru_cache(maxsize=4)

@@ -4,6 +4,7 @@ Everything that differs between machines comes from the environment (see `.env.e
 """
 
 import os
+import sys
 import tempfile
 from datetime import timedelta
 from pathlib import Path
@@ -194,20 +195,18 @@ def _database_config() -> dict:
         options.setdefault("init_command", "SET sql_mode='STRICT_TRANS_TABLES'")
         config.setdefault("TEST", {}).update({"CHARSET": "utf8mb4", "COLLATION": "utf8mb4_unicode_ci"})
     elif engine == "django.db.backends.postgresql" and _env("bool", "PG_PREPARED_STATEMENTS", True):
-        # Parameters bound by the server, and a statement run 5 times on a connection prepared
-        # there (psycopg's prepare_threshold): PostgreSQL then skips parsing it again (one order
-        # placed alone: no difference measured; bench/README.md). Every run is still planned for
-        # its own parameters (plan_cache_mode): PostgreSQL's generic plan, which it may switch a
+        # Parameters bound by the server. The ORM's statements are never prepared (psycopg's
+        # prepare_threshold past any count; None would refuse the explicit ones too): each is
+        # parsed and planned for its own values, as a generic plan, which PostgreSQL may switch a
         # prepared statement to after five runs, gave an admin list filtered by a rare value
-        # (order events of kind "edited", after the common kinds under the same SQL) the common
-        # values' plan: 4.7 s against 22 ms at a million orders (bench/README.md). Off behind a
-        # connection pooler in transaction mode that does not track prepared statements.
+        # (order events of kind "edited") the common values' plan: 4.7 s against 22 ms at a
+        # million orders. The hot path's hand-written statements (shop.core.db.hot_cursor: every
+        # order placement's nine, by primary keys) are prepared at their first run instead, and
+        # planned once: 0.6 ms of database CPU less an order than planning them every time
+        # (bench/README.md, placement). Off behind a connection pooler in transaction mode that
+        # does not track prepared statements.
         options.setdefault("server_side_binding", True)
-        options.setdefault("prepare_threshold", 5)
-        # Added to any startup options the URL already gives (`?options=-c search_path=...`).
-        given = options.get("options", "")
-        if "plan_cache_mode" not in given:
-            options["options"] = f"{given} -c plan_cache_mode=force_custom_plan".strip()
+        options.setdefault("prepare_threshold", sys.maxsize)
     return config
 
 

@@ -6,7 +6,6 @@ import logging
 import sys
 
 import pytest
-from django.db import connection
 
 from tests.test_deploy import manage, production_env
 
@@ -113,21 +112,22 @@ def test_production_pages_carry_the_content_security_policy(tmp_path):
         assert "unsafe-inline" not in policy
 
 
-def test_postgresql_statements_are_prepared_unless_turned_off(tmp_path):
-    """PostgreSQL binds parameters on the server and prepares a statement run 5 times, planned
-    for its parameters every time (never a generic plan); the switch turns all three off (a
-    pooler in transaction mode), and no other database gets them (SQLite here; MariaDB's driver
-    is only installed where it is used)."""
+def test_postgresql_binds_on_the_server_and_prepares_no_orm_statement_unless_turned_off(tmp_path):
+    """PostgreSQL binds parameters on the server; psycopg prepares no statement by count (the
+    hot path prepares its own: tests/test_hand_written_sql.py), and the URL's own startup
+    options are kept as given. The switch turns both off (a pooler in transaction mode), and no
+    other database gets them (SQLite here; MariaDB's driver is only installed where it is used)."""
     code = (
         "from django.conf import settings as s; o = s.DATABASES['default']['OPTIONS']; "
         "print(o.get('server_side_binding'), o.get('prepare_threshold'), repr(o.get('options')))"
     )
     url = {"DATABASE_URL": "postgres://postgres@127.0.0.1:5432/shop"}
+    never = str(sys.maxsize)
     cases = [
-        (url, ["True", "5", "'-c", "plan_cache_mode=force_custom_plan'"]),
+        (url, ["True", never, "None"]),
         (
             {"DATABASE_URL": f"{url['DATABASE_URL']}?options=-c%20search_path%3Dpublic"},
-            ["True", "5", "'-c", "search_path=public", "-c", "plan_cache_mode=force_custom_plan'"],
+            ["True", never, "'-c", "search_path=public'"],
         ),
         ({**url, "PG_PREPARED_STATEMENTS": "0"}, ["None", "None", "None"]),
         ({"DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}"}, ["None", "None", "None"]),
@@ -135,20 +135,3 @@ def test_postgresql_statements_are_prepared_unless_turned_off(tmp_path):
     for extra, expected in cases:
         result = manage(production_env(tmp_path, **extra), "shell", "--no-imports", "-c", code)
         assert result.stdout.split() == expected, (extra, result.stderr)
-
-
-@pytest.mark.django_db
-@pytest.mark.skipif("connection.vendor != 'postgresql'", reason="PostgreSQL's plan cache")
-def test_a_prepared_statement_is_planned_for_its_own_parameters_on_postgresql():
-    """A prepared statement run with a rare value after many common ones gets its own plan, not
-    the generic one PostgreSQL may switch to (the crawl's order events of kind "edited")."""
-    from django.conf import settings as django_settings
-
-    with connection.cursor() as cursor:
-        cursor.execute("SHOW plan_cache_mode")
-        expected = (
-            "force_custom_plan"
-            if "prepare_threshold" in django_settings.DATABASES["default"]["OPTIONS"]
-            else "auto"
-        )
-        assert cursor.fetchone()[0] == expected

@@ -15,7 +15,7 @@ import time
 from collections.abc import Iterable
 
 from django.conf import settings
-from django.db import DatabaseError, OperationalError, connection, transaction
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, OperationalError, connection, connections, transaction
 
 from shop.core.exceptions import TransactionConflict
 
@@ -90,6 +90,67 @@ def atomic_with_retry(func=None, *, attempts: int | None = None):
     return decorate(func) if func is not None else decorate
 
 
+class _PreparingCursor:
+    """The driver's cursor, each statement prepared on the server at its first run (psycopg's
+    `execute(..., prepare=True)`): what `hot_cursor` gives on PostgreSQL."""
+
+    __slots__ = ("cursor",)
+
+    def __init__(self, cursor):
+        self.cursor = cursor
+
+    def execute(self, sql, params=None):
+        return self.cursor.execute(sql, params, prepare=True)
+
+    def fetchone(self):
+        return self.cursor.fetchone()
+
+    def fetchall(self):
+        return self.cursor.fetchall()
+
+    @property
+    def description(self):
+        return self.cursor.description
+
+    @property
+    def rowcount(self):
+        return self.cursor.rowcount
+
+
+@contextlib.contextmanager
+def hot_cursor(db=None):
+    """A cursor for the hand-written statements of the hot path (every order placement's nine),
+    used as `connection.cursor()` is.
+
+    On PostgreSQL with prepared statements on (`PG_PREPARED_STATEMENTS`), inside a transaction,
+    with nobody watching the statements (DEBUG's log, `assertNumQueries`, an `execute_wrapper`):
+    the driver's own cursor, each statement prepared on the server the first time the connection
+    runs it, and errors still raised as Django's (`wrap_database_errors`, so a deadlock is retried
+    and a broken CHECK is an IntegrityError). Django's cursor wrapper costs about as much client
+    CPU as the driver's own work on these one-row statements, and the ORM's statements are never
+    prepared (each is planned for its own values: a generic plan made an admin list take seconds),
+    while these, by primary keys, are the ones worth planning once (bench/README.md, placement).
+    Otherwise, Django's cursor, which sends the same SQL. `db`: the default connection, if the
+    caller has it at hand.
+    """
+    db = db or connections[DEFAULT_DB_ALIAS]
+    raw = db.connection
+    if (
+        raw is None
+        or not db.in_atomic_block
+        or db.vendor != "postgresql"
+        or db.queries_logged
+        or db.execute_wrappers
+        or db.settings_dict["OPTIONS"].get("server_side_binding") is not True
+    ):
+        with db.cursor() as cursor:
+            yield cursor
+        return
+    db.validate_no_broken_transaction()
+    with db.wrap_database_errors, raw.cursor() as cursor:
+        yield _PreparingCursor(cursor)
+
+
 def sql_columns(model, names) -> str:
     """The quoted column list of these fields of `model` ("pk" for its primary key)."""
     meta = model._meta
@@ -160,19 +221,22 @@ def insert_rows(objs) -> None:
     objs = list(objs)
     if not objs:
         return
-    meta = objs[0]._meta
-    fields = [f for f in meta.local_concrete_fields if f is not meta.auto_field and not f.generated]
+    db = connections[DEFAULT_DB_ALIAS]
+    fields, insert, row, _ = _insert_shape(db.vendor, type(objs[0]))
+    params = [field.get_db_prep_save(field.pre_save(obj, True), db) for obj in objs for field in fields]
+    with hot_cursor(db) as cursor:
+        cursor.execute(f"{insert} VALUES {', '.join([row] * len(objs))}", params)
+
+
+@functools.lru_cache(maxsize=64)
+def _insert_shape(vendor: str, model):
+    """(the fields an INSERT writes, `INSERT INTO table (columns)`, one row's placeholders, the
+    quoted primary-key column) for `model`: built once per database vendor."""
+    meta = model._meta
+    fields = tuple(f for f in meta.local_concrete_fields if f is not meta.auto_field and not f.generated)
     qn = connection.ops.quote_name
-    row = f"({sql_placeholders(len(fields))})"
-    params = [
-        field.get_db_prep_save(field.pre_save(obj, True), connection) for obj in objs for field in fields
-    ]
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {qn(meta.db_table)} ({', '.join(qn(f.column) for f in fields)}) "
-            f"VALUES {', '.join([row] * len(objs))}",
-            params,
-        )
+    insert = f"INSERT INTO {qn(meta.db_table)} ({', '.join(qn(f.column) for f in fields)})"
+    return fields, insert, f"({sql_placeholders(len(fields))})", qn(meta.pk.column)
 
 
 def raw_instances(model, sql: str, params) -> list:
@@ -181,32 +245,35 @@ def raw_instances(model, sql: str, params) -> list:
     column through the backend's and the field's converters, as RawQuerySet does), the fields not
     selected deferred, without RawQuerySet's setup on every call (its column mapping and model
     init order, which cost about as much client CPU as the statement; bench/README.md)."""
-    with connection.cursor() as cursor:
+    db = connections[DEFAULT_DB_ALIAS]
+    with hot_cursor(db) as cursor:
         cursor.execute(sql, params)
         columns = tuple(column[0] for column in cursor.description)
         rows = cursor.fetchall()
-    return [row_instance(model, columns, row) for row in rows]
+    return [row_instance(model, columns, row, db=db) for row in rows]
 
 
-def row_instance(model, columns: tuple[str, ...], row):
+def row_instance(model, columns: tuple[str, ...], row, *, db=None):
     """One instance of `model` from a row of `columns` (its own fields' column names, its primary
     key among them), as `raw_instances` builds each: for a hand-written read whose row holds
-    several models' columns side by side (pass each model its slice of the row)."""
-    names, positions, converters = _raw_shape(model, columns)
+    several models' columns side by side (pass each model its slice of the row). `db`: the
+    connection the row came from (the default one)."""
+    db = db or connections[DEFAULT_DB_ALIAS]
+    names, positions, converters = _raw_shape(db, model, columns)
     values = [row[i] for i in positions]
     for index, functions, expression in converters:
         value = values[index]
         for function in functions:
-            value = function(value, expression, connection)
+            value = function(value, expression, db)
         values[index] = value
-    return model.from_db(connection.alias, names, values)
+    return model.from_db(db.alias, names, values)
 
 
-def _raw_shape(model, columns: tuple[str, ...]):
+def _raw_shape(db, model, columns: tuple[str, ...]):
     """(attnames in the model's field order, their column positions, converters by attname
     index) for these selected columns: built once per model and column list on each connection
     (the converters are the connection's own)."""
-    shapes = connection.__dict__.setdefault("_shop_raw_shapes", {})
+    shapes = db.__dict__.setdefault("_shop_raw_shapes", {})
     key = (model, columns)
     if key not in shapes:
         fields = [f for f in model._meta.concrete_fields if f.column in columns]
@@ -215,9 +282,7 @@ def _raw_shape(model, columns: tuple[str, ...]):
         converters = []
         for index, field in enumerate(fields):
             expression = field.get_col(model._meta.db_table)
-            functions = connection.ops.get_db_converters(expression) + expression.get_db_converters(
-                connection
-            )
+            functions = db.ops.get_db_converters(expression) + expression.get_db_converters(db)
             if functions:
                 converters.append((index, functions, expression))
         shapes[key] = (
@@ -240,42 +305,42 @@ def insert_row(obj) -> None:
     or the backend's last insert id) and counts as saved. What `obj.save()` does for a row with
     no signal receivers and no database-computed fields, without the ORM's statement compiler:
     every order placement writes one (bench/README.md, placement)."""
-    meta = obj._meta
-    fields = [f for f in meta.local_concrete_fields if f is not meta.auto_field and not f.generated]
-    qn = connection.ops.quote_name
-    params = [field.get_db_prep_save(field.pre_save(obj, True), connection) for field in fields]
-    sql = (
-        f"INSERT INTO {qn(meta.db_table)} ({', '.join(qn(f.column) for f in fields)}) "
-        f"VALUES ({sql_placeholders(len(fields))})"
-    )
-    with connection.cursor() as cursor:
-        if connection.features.can_return_columns_from_insert:
-            cursor.execute(f"{sql} RETURNING {qn(meta.pk.column)}", params)
+    db = connections[DEFAULT_DB_ALIAS]
+    fields, insert, row, pk_column = _insert_shape(db.vendor, type(obj))
+    params = [field.get_db_prep_save(field.pre_save(obj, True), db) for field in fields]
+    with hot_cursor(db) as cursor:
+        if db.features.can_return_columns_from_insert:
+            cursor.execute(f"{insert} VALUES {row} RETURNING {pk_column}", params)
             pk = cursor.fetchone()[0]
         else:
-            cursor.execute(sql, params)
-            pk = connection.ops.last_insert_id(cursor, meta.db_table, meta.pk.column)
+            cursor.execute(f"{insert} VALUES {row}", params)
+            pk = db.ops.last_insert_id(cursor, obj._meta.db_table, obj._meta.pk.column)
     obj.pk = pk
     obj._state.adding = False
-    obj._state.db = connection.alias
+    obj._state.db = db.alias
 
 
 def update_row(obj, **values) -> None:
     """UPDATE these columns of `obj`'s row (by primary key) and set them on `obj`, in one
     statement without the ORM's compiler: for the hot path's single-row writes (an order's number
     right after its INSERT), as `insert_rows` is for its INSERTs. No signals, no `auto_now`."""
-    meta = obj._meta
-    qn = connection.ops.quote_name
-    fields = [meta.get_field(name) for name in values]
-    assignments = ", ".join(f"{qn(f.column)} = %s" for f in fields)
-    params = [f.get_db_prep_save(values[f.name], connection) for f in fields]
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {qn(meta.db_table)} SET {assignments} WHERE {qn(meta.pk.column)} = %s",
-            [*params, obj.pk],
-        )
+    db = connections[DEFAULT_DB_ALIAS]
+    fields, sql = _update_shape(db.vendor, type(obj), tuple(values))
+    params = [f.get_db_prep_save(values[f.name], db) for f in fields]
+    with hot_cursor(db) as cursor:
+        cursor.execute(sql, [*params, obj.pk])
     for name, value in values.items():
         setattr(obj, name, value)
+
+
+@functools.lru_cache(maxsize=64)
+def _update_shape(vendor: str, model, names: tuple[str, ...]):
+    """(the fields, `UPDATE table SET ... WHERE pk = %s`) for `update_row`: once per vendor."""
+    meta = model._meta
+    qn = connection.ops.quote_name
+    fields = tuple(meta.get_field(name) for name in names)
+    assignments = ", ".join(f"{qn(f.column)} = %s" for f in fields)
+    return fields, f"UPDATE {qn(meta.db_table)} SET {assignments} WHERE {qn(meta.pk.column)} = %s"
 
 
 def insert_many(objs) -> None:
