@@ -10,6 +10,9 @@ SELECT ... FOR UPDATE of the stock rows in pk order, the availability check, one
 INSERT order, UPDATE its number, INSERT lines, INSERT ledger rows, INSERT the event. Both retry a
 deadlock or serialization failure up to 5 times; `errors` counts what still failed (anything but
 InsufficientStock). Afterwards `shop.backoffice.integrity.find_violations()` must find nothing (oversells).
+Each side also reports where the machine's CPUs went, per order placed: the workers' own CPU
+(Python and the driver) and PostgreSQL's processes' (read from /proc, so for a database on this
+machine; "-" otherwise).
 
 Standalone, on DATABASE_URL as it is (it adds orders and stock):
 
@@ -20,6 +23,7 @@ import multiprocessing
 import os
 import random
 import sys
+import threading
 import time
 
 WORKERS = int(os.environ.get("BENCH_WORKERS", "8"))
@@ -78,6 +82,7 @@ def ours_worker(url, product_ids, customer_ids, start_at, seconds, seed, queue):
     rng = random.Random(seed)
     done = short = errors = 0
     late = _wait(start_at)
+    cpu = time.process_time()
     deadline = start_at + seconds
     while time.time() < deadline:
         a, b = rng.sample(products, 2)
@@ -90,7 +95,7 @@ def ours_worker(url, product_ids, customer_ids, start_at, seconds, seed, queue):
             errors += 1
             if errors <= 3:
                 print(f"ours worker error: {error!r}", file=sys.stderr)
-    queue.put((done, short, errors, late))
+    queue.put((done, short, errors, late, time.process_time() - cpu))
 
 
 BASELINE_SQL = {
@@ -167,6 +172,7 @@ def baseline_worker(url, product_ids, customer_ids, start_at, seconds, seed, que
     rng = random.Random(seed)
     done = short = errors = 0
     late = _wait(start_at)
+    cpu = time.process_time()
     deadline = start_at + seconds
     while time.time() < deadline:
         ids = sorted(rng.sample(product_ids, 2))
@@ -187,7 +193,39 @@ def baseline_worker(url, product_ids, customer_ids, start_at, seconds, seed, que
                     print(f"baseline worker error: {error!r}", file=sys.stderr)
             break
     conn.close()
-    queue.put((done, short, errors, late))
+    queue.put((done, short, errors, late, time.process_time() - cpu))
+
+
+def _database_cpu_seconds() -> float | None:
+    """CPU time used so far by every PostgreSQL process on this machine (Linux /proc), or None
+    where that cannot be read (another system, or no PostgreSQL process here: a remote database)."""
+    try:
+        pids = [name for name in os.listdir("/proc") if name.isdigit()]
+        ticks = os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError):
+        return None
+    total, found = 0, False
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                stat = f.read()
+        except OSError:
+            continue  # ended meanwhile
+        name = stat[stat.index("(") + 1 : stat.rindex(")")]
+        if name.startswith("postgres"):
+            found = True
+            fields = stat[stat.rindex(")") + 2 :].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / ticks if found else None
+
+
+def _sample_database_cpu(start_at: float, seconds: float, out: list) -> None:
+    """Read `_database_cpu_seconds` when the workers start and when they stop."""
+    for moment in (start_at, start_at + seconds):
+        delay = moment - time.time()
+        if delay > 0:
+            time.sleep(delay)
+        out.append(_database_cpu_seconds())
 
 
 def _run_workers(target, url, product_ids, customer_ids, seconds, start_delay=8.0) -> dict:
@@ -200,10 +238,15 @@ def _run_workers(target, url, product_ids, customer_ids, seconds, start_delay=8.
     ]
     for p in procs:
         p.start()
+    database_cpu = []
+    sampler = threading.Thread(target=_sample_database_cpu, args=(start_at, seconds, database_cpu))
+    sampler.start()
     outcomes = [queue.get() for _ in procs]
     for p in procs:
         p.join()
+    sampler.join()
     done = sum(o[0] for o in outcomes)
+    per_order = 1000 / max(done, 1)  # ms of CPU an order
     return {
         "orders": done,
         "insufficient": sum(o[1] for o in outcomes),
@@ -211,6 +254,11 @@ def _run_workers(target, url, product_ids, customer_ids, seconds, start_delay=8.
         # A worker still importing Django at the start would make the rate look lower.
         "latest_start_seconds": round(max(o[3] for o in outcomes), 3),
         "orders_per_second": done / seconds,
+        # Where the 2 CPUs went: the workers' own (Python, driver) and PostgreSQL's, per order.
+        "client_cpu_ms_per_order": round(sum(o[4] for o in outcomes) * per_order, 3),
+        "database_cpu_ms_per_order": (
+            round((database_cpu[1] - database_cpu[0]) * per_order, 3) if None not in database_cpu else None
+        ),
     }
 
 
@@ -267,13 +315,23 @@ def measure(seconds: float = SECONDS) -> dict:
 
 
 def print_placement(m: dict) -> None:
-    print(f"{'case':<8} {'ours/s':>8} {'base/s':>8} {'ratio':>7} {'errors o/b':>11} {'short o/b':>10}")
+    def cpu(side, key):
+        value = side.get(key)
+        return "-" if value is None else f"{value:.2f}"
+
+    print(
+        f"{'case':<8} {'ours/s':>8} {'base/s':>8} {'ratio':>7} {'errors o/b':>11} {'short o/b':>10} "
+        f"{'client CPU ms/order o/b':>24} {'database CPU ms/order o/b':>26}"
+    )
     for case, c in m["cases"].items():
         o, b = c["ours"], c["baseline"]
+        client = f"{cpu(o, 'client_cpu_ms_per_order')}/{cpu(b, 'client_cpu_ms_per_order')}"
+        database = f"{cpu(o, 'database_cpu_ms_per_order')}/{cpu(b, 'database_cpu_ms_per_order')}"
         print(
             f"{case:<8} {o['orders_per_second']:>8.1f} {b['orders_per_second']:>8.1f} "
             f"{o['orders_per_second'] / b['orders_per_second']:>6.2f}x "
-            f"{o['errors']:>5}/{b['errors']:<5} {o['insufficient']:>4}/{b['insufficient']:<5}"
+            f"{o['errors']:>5}/{b['errors']:<5} {o['insufficient']:>4}/{b['insufficient']:<5} "
+            f"{client:>24} {database:>26}"
         )
     print(f"integrity violations (oversells etc.): {len(m['violations'])} {m['violations'][:5]}")
 
@@ -304,6 +362,12 @@ def run(options):
                     "ours orders/s": round(o["orders_per_second"], 1),
                     "baseline orders/s": round(b["orders_per_second"], 1),
                     "errors ours/baseline": f"{o['errors']}/{b['errors']}",
+                    "client CPU ms/order ours/baseline": (
+                        f"{o['client_cpu_ms_per_order']}/{b['client_cpu_ms_per_order']}"
+                    ),
+                    "database CPU ms/order ours/baseline": (
+                        f"{o['database_cpu_ms_per_order']}/{b['database_cpu_ms_per_order']}"
+                    ),
                     "violations": len(m["violations"]),
                 },
             )
