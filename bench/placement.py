@@ -220,12 +220,15 @@ def _database_cpu_seconds() -> float | None:
 
 
 def _sample_database_cpu(start_at: float, seconds: float, out: list) -> None:
-    """Read `_database_cpu_seconds` when the workers start and when they stop."""
-    for moment in (start_at, start_at + seconds):
+    """Read `_database_cpu_seconds` half a second after the workers start and half a second
+    before they stop (a connection's process, gone when its worker disconnects, takes its CPU
+    time with it), then the fraction of the run between the two readings."""
+    for moment in (start_at + 0.5, start_at + seconds - 0.5):
         delay = moment - time.time()
         if delay > 0:
             time.sleep(delay)
         out.append(_database_cpu_seconds())
+    out.append((seconds - 1) / seconds)
 
 
 def _run_workers(target, url, product_ids, customer_ids, seconds, start_delay=8.0) -> dict:
@@ -257,7 +260,9 @@ def _run_workers(target, url, product_ids, customer_ids, seconds, start_delay=8.
         # Where the 2 CPUs went: the workers' own (Python, driver) and PostgreSQL's, per order.
         "client_cpu_ms_per_order": round(sum(o[4] for o in outcomes) * per_order, 3),
         "database_cpu_ms_per_order": (
-            round((database_cpu[1] - database_cpu[0]) * per_order, 3) if None not in database_cpu else None
+            round((database_cpu[1] - database_cpu[0]) / database_cpu[2] * per_order, 3)
+            if None not in database_cpu
+            else None
         ),
     }
 

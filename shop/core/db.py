@@ -117,8 +117,7 @@ class _PreparingCursor:
         return self.cursor.rowcount
 
 
-@contextlib.contextmanager
-def hot_cursor(db=None):
+class hot_cursor:
     """A cursor for the hand-written statements of the hot path (every order placement's nine),
     used as `connection.cursor()` is.
 
@@ -133,22 +132,45 @@ def hot_cursor(db=None):
     Otherwise, Django's cursor, which sends the same SQL. `db`: the default connection, if the
     caller has it at hand.
     """
-    db = db or connections[DEFAULT_DB_ALIAS]
-    raw = db.connection
-    if (
-        raw is None
-        or not db.in_atomic_block
-        or db.vendor != "postgresql"
-        or db.queries_logged
-        or db.execute_wrappers
-        or db.settings_dict["OPTIONS"].get("server_side_binding") is not True
-    ):
-        with db.cursor() as cursor:
-            yield cursor
-        return
-    db.validate_no_broken_transaction()
-    with db.wrap_database_errors, raw.cursor() as cursor:
-        yield _PreparingCursor(cursor)
+
+    # A class rather than a generator-based context manager: it is entered nine times an order.
+    __slots__ = ("db", "django_cursor", "driver_cursor")
+
+    def __init__(self, db=None):
+        self.db = db or connections[DEFAULT_DB_ALIAS]
+        self.django_cursor = self.driver_cursor = None
+
+    def __enter__(self):
+        db = self.db
+        raw = db.connection
+        if (
+            raw is None
+            or not db.in_atomic_block
+            or db.vendor != "postgresql"
+            or db.queries_logged
+            or db.execute_wrappers
+            or db.settings_dict["OPTIONS"].get("server_side_binding") is not True
+        ):
+            self.django_cursor = db.cursor()
+            return self.django_cursor.__enter__()
+        db.validate_no_broken_transaction()
+        try:
+            self.driver_cursor = raw.cursor()
+        except Exception as error:
+            db.wrap_database_errors.__exit__(type(error), error, error.__traceback__)  # Django's error
+            raise
+        return _PreparingCursor(self.driver_cursor)
+
+    def __exit__(self, exc_type, exc, traceback):
+        if self.django_cursor is not None:
+            return self.django_cursor.__exit__(exc_type, exc, traceback)
+        try:
+            self.driver_cursor.close()
+        finally:
+            if exc_type is not None:
+                # A driver error leaves as Django's (it raises here), as from Django's cursor.
+                self.db.wrap_database_errors.__exit__(exc_type, exc, traceback)
+        return False
 
 
 def sql_columns(model, names) -> str:
