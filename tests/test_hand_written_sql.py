@@ -1007,3 +1007,37 @@ def test_a_placement_prepares_its_statements_and_the_orms_are_never_prepared(db)
     for kind in [*OrderEvent.Kind.values] * 3:
         list(OrderEvent.objects.filter(kind=kind).order_by("-created_at")[:10])
     assert set(_prepared_statements()) == before | prepared
+
+
+@pytest.mark.skipif("connection.vendor != 'postgresql'", reason="ends the server's process of a connection")
+@pytest.mark.django_db(transaction=True)
+def test_a_connection_killed_under_the_hot_cursor_is_djangos_error_and_changes_nothing():
+    """The database connection dies between two statements of a placement (a restart, a
+    killed backend): the next hand-written statement raises Django's error, which the
+    request's error handling knows (never the driver's own), and nothing of the order stays."""
+    from django.db import Error as DjangoDatabaseError
+    from django.db import connections
+
+    from orders.services import order_place
+    from shop.core.db import no_savepoints
+
+    customer = CustomerFactory()
+    AddressFactory(customer=customer, is_default_shipping=True)
+    product = ProductFactory(stock=10)
+    other = connections.create_connection("default")
+    try:
+        with pytest.raises(DjangoDatabaseError) as raised, transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_backend_pid()")
+                pid = cursor.fetchone()[0]
+            with other.cursor() as cursor:
+                cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
+            with no_savepoints():  # its first statement is then the customer's lock, not a SAVEPOINT
+                order_place(customer=customer, lines=[(product, 1)])
+        assert type(raised.value).__module__.startswith("django.db")
+        assert "lock_customer_with_default_address" in "".join(str(frame.name) for frame in raised.traceback)
+    finally:
+        other.close()
+        connection.close()
+    assert not Order.objects.exists()
+    assert Stock.objects.get(pk=product.pk).allocated == 0
