@@ -201,7 +201,7 @@ def _database_config() -> dict:
         # prepared statement to after five runs, gave an admin list filtered by a rare value
         # (order events of kind "edited") the common values' plan: 4.7 s against 22 ms at a
         # million orders. The hot path's hand-written statements (shop.core.db.hot_cursor: every
-        # order placement's nine, by primary keys) are prepared at their first run instead, and
+        # order placement's nine, by primary keys) are prepared at their second run instead, and
         # planned once: 0.6 ms of database CPU less an order than planning them every time
         # (bench/README.md, placement). Off behind a connection pooler in transaction mode that
         # does not track prepared statements.

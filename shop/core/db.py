@@ -91,16 +91,28 @@ def atomic_with_retry(func=None, *, attempts: int | None = None):
 
 
 class _PreparingCursor:
-    """The driver's cursor, each statement prepared on the server at its first run (psycopg's
-    `execute(..., prepare=True)`): what `hot_cursor` gives on PostgreSQL."""
+    """The driver's cursor, each statement prepared on the server at its second run on the
+    connection (psycopg's `execute(..., prepare=True)`): what `hot_cursor` gives on PostgreSQL.
+    Not at the first: preparing costs a round trip of its own, which a connection that runs a
+    statement once (a request with `CONN_MAX_AGE=0`) would only lose."""
 
-    __slots__ = ("cursor",)
+    __slots__ = ("cursor", "seen")
 
-    def __init__(self, cursor):
+    # Statements remembered a connection; past that many shapes (orders of every line count)
+    # the memory starts again rather than grow.
+    REMEMBERED = 1000
+
+    def __init__(self, cursor, seen: set):
         self.cursor = cursor
+        self.seen = seen
 
     def execute(self, sql, params=None):
-        return self.cursor.execute(sql, params, prepare=True)
+        if sql in self.seen:
+            return self.cursor.execute(sql, params, prepare=True)
+        if len(self.seen) >= self.REMEMBERED:
+            self.seen.clear()
+        self.seen.add(sql)
+        return self.cursor.execute(sql, params)
 
     def fetchone(self):
         return self.cursor.fetchone()
@@ -123,7 +135,7 @@ class hot_cursor:
 
     On PostgreSQL with prepared statements on (`PG_PREPARED_STATEMENTS`), inside a transaction,
     with nobody watching the statements (DEBUG's log, `assertNumQueries`, an `execute_wrapper`):
-    the driver's own cursor, each statement prepared on the server the first time the connection
+    the driver's own cursor, each statement prepared on the server the second time the connection
     runs it, and errors still raised as Django's (`wrap_database_errors`, so a deadlock is retried
     and a broken CHECK is an IntegrityError). Django's cursor wrapper costs about as much client
     CPU as the driver's own work on these one-row statements, and the ORM's statements are never
@@ -159,7 +171,10 @@ class hot_cursor:
         except Exception as error:
             db.wrap_database_errors.__exit__(type(error), error, error.__traceback__)  # Django's error
             raise
-        return _PreparingCursor(self.driver_cursor)
+        seen = db.__dict__.get("_shop_hot_statements")
+        if seen is None or seen[0] is not raw:  # a new connection: nothing prepared on it yet
+            seen = db.__dict__["_shop_hot_statements"] = (raw, set())
+        return _PreparingCursor(self.driver_cursor, seen[1])
 
     def __exit__(self, exc_type, exc, traceback):
         if self.django_cursor is not None:
