@@ -1049,3 +1049,27 @@ def test_a_connection_killed_under_the_hot_cursor_is_djangos_error_and_changes_n
         connection.close()
     assert not Order.objects.exists()
     assert Stock.objects.get(pk=product.pk).allocated == 0
+
+
+def test_the_hot_cursor_remembers_a_bounded_number_of_statements(db):
+    """A storefront can send orders of any number of lines, each a statement shape of its own:
+    past REMEMBERED shapes a connection's memory of them starts again instead of growing."""
+    from shop.core.db import _PreparingCursor
+
+    class Driver:
+        def __init__(self):
+            self.sent = []
+
+        def execute(self, sql, params, prepare=None):
+            self.sent.append((sql, prepare))
+
+    driver, seen = Driver(), set()
+    cursor = _PreparingCursor(driver, seen)
+    for n in range(_PreparingCursor.REMEMBERED):
+        cursor.execute(f"SELECT {n}")
+    assert len(seen) == _PreparingCursor.REMEMBERED
+    cursor.execute("SELECT 0")  # seen: prepared
+    cursor.execute("SELECT 'new'")  # one more shape: the memory starts again
+    assert seen == {"SELECT 'new'"}
+    cursor.execute("SELECT 0")  # forgotten: sent unprepared again
+    assert driver.sent[-3:] == [("SELECT 0", True), ("SELECT 'new'", None), ("SELECT 0", None)]
